@@ -1,0 +1,287 @@
+"""Table -> numerical matrix + categorical codes, with the fitted state to repeat it.
+
+This is the one preprocessing shared by :class:`~sklearn_tjepa.TJEPATransformer` and the
+baselines in :mod:`sklearn_tjepa.baselines`. It knows nothing about torch: it turns a numpy array
+or a pandas DataFrame into two plain numpy arrays,
+
+- ``x_num``: float32, shape ``(n_samples, n_numerical)``, scaled, NaN where a value is missing;
+- ``x_cat``: int64, shape ``(n_samples, n_categorical)``, ``0`` for missing or unseen values and
+  ``1..K`` for the ``K`` categories seen in ``fit``;
+
+and remembers where each column sits in the input so that models can keep the input column order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, StandardScaler
+
+__all__ = ["EncodedTable", "TablePreprocessor", "NUMERICAL_SCALINGS"]
+
+NUMERICAL_SCALINGS = ("minmax", "standard", "quantile", "none")
+
+
+@dataclass(frozen=True)
+class EncodedTable:
+    """A table encoded for a neural model.
+
+    Attributes
+    ----------
+    x_num : ndarray of float32, shape (n_samples, n_numerical)
+        Scaled numerical columns; NaN marks a missing value.
+    x_cat : ndarray of int64, shape (n_samples, n_categorical)
+        Category codes; 0 is missing or unseen, ``1..K`` the categories seen in fit.
+    """
+
+    x_num: np.ndarray
+    x_cat: np.ndarray
+
+    def __len__(self) -> int:
+        return max(self.x_num.shape[0], self.x_cat.shape[0])
+
+    def take(self, rows: np.ndarray) -> "EncodedTable":
+        """Return the rows ``rows`` (an index array or boolean mask) as a new table."""
+        return EncodedTable(self.x_num[rows], self.x_cat[rows])
+
+
+def _as_frame(X) -> pd.DataFrame:
+    """Return ``X`` as a DataFrame, keeping a DataFrame's own columns and dtypes."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    if isinstance(X, pd.Series):
+        raise ValueError(
+            "Expected a 2-D table (array or DataFrame), got a pandas Series; "
+            "use series.to_frame() for a single column."
+        )
+    if hasattr(X, "__dataframe__") and not isinstance(X, np.ndarray):
+        return pd.api.interchange.from_dataframe(X)
+    array = np.asarray(X) if not isinstance(X, np.ndarray) else X
+    if array.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D array, got an array of shape {array.shape}; reshape your data "
+            "with array.reshape(-1, 1) for a single feature or array.reshape(1, -1) for a "
+            "single sample."
+        )
+    return pd.DataFrame(array, columns=range(array.shape[1]), copy=False)
+
+
+def _is_categorical_dtype(series: pd.Series) -> bool:
+    dtype = series.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def _column_label(frame: pd.DataFrame, position: int) -> str:
+    name = frame.columns[position]
+    return repr(name) if isinstance(name, str) else f"{position}"
+
+
+class TablePreprocessor:
+    """Fit and apply the encoding of a table into numerical values and category codes.
+
+    Parameters
+    ----------
+    categorical_features : "auto", None, array-like of int, array-like of str or array-like of bool
+        Which columns are categorical. ``"auto"`` takes them from the dtype (``category``, ``object``,
+        string and ``bool`` columns of a DataFrame; none for a numpy array); ``None`` means none;
+        otherwise column positions, column names (DataFrame input) or a boolean mask over columns.
+    numerical_scaling : {"minmax", "standard", "quantile", "none"}
+        Scaling of numerical columns, fitted on the rows given to ``fit`` only. ``"minmax"`` is the
+        T-JEPA paper's choice; ``"quantile"`` maps each column to a normal distribution.
+    random_state : int or None
+        Seed of the quantile transformer's subsampling.
+
+    Attributes
+    ----------
+    is_categorical_ : ndarray of bool, shape (n_features,)
+        Type of each input column, in input order.
+    categories_ : list of ndarray
+        The categories of each categorical column (as strings), in code order ``1..K``.
+    cardinalities_ : list of int
+        ``K + 1`` for each categorical column: the categories plus the missing/unknown row.
+    scaler_ : estimator or None
+        The fitted scikit-learn scaler of the numerical columns.
+    """
+
+    def __init__(self, *, categorical_features="auto", numerical_scaling="minmax", random_state=None):
+        self.categorical_features = categorical_features
+        self.numerical_scaling = numerical_scaling
+        self.random_state = random_state
+
+    @property
+    def numerical_positions_(self) -> np.ndarray:
+        """Input positions of the numerical columns, shape (n_numerical,)."""
+        return np.flatnonzero(~self.is_categorical_)
+
+    @property
+    def categorical_positions_(self) -> np.ndarray:
+        """Input positions of the categorical columns, shape (n_categorical,)."""
+        return np.flatnonzero(self.is_categorical_)
+
+    def _resolve_categorical(self, frame: pd.DataFrame) -> np.ndarray:
+        n_features = frame.shape[1]
+        spec = self.categorical_features
+        if isinstance(spec, str) and spec == "auto":
+            return np.array([_is_categorical_dtype(frame.iloc[:, j]) for j in range(n_features)], dtype=bool)
+        if spec is None:
+            return np.zeros(n_features, dtype=bool)
+        values = np.asarray(spec)
+        if values.ndim != 1:
+            raise ValueError(f"categorical_features must be 1-D, got an array of shape {values.shape}")
+        if values.dtype == bool:
+            if values.shape[0] != n_features:
+                raise ValueError(
+                    f"categorical_features as a boolean mask must have one entry per column: "
+                    f"got {values.shape[0]} entries for {n_features} columns"
+                )
+            return values.copy()
+        mask = np.zeros(n_features, dtype=bool)
+        if values.dtype.kind in "iu":
+            bad = values[(values < 0) | (values >= n_features)]
+            if bad.size:
+                raise ValueError(
+                    f"categorical_features holds column indices out of range [0, {n_features}): "
+                    f"{bad.tolist()}"
+                )
+            mask[values] = True
+            return mask
+        if values.dtype.kind in "OUS":
+            names = [str(c) for c in frame.columns]
+            missing = [v for v in values.tolist() if v not in names]
+            if missing:
+                raise ValueError(
+                    f"categorical_features names columns that are not in X: {missing}; "
+                    f"the columns are {names}"
+                )
+            mask[[names.index(v) for v in values.tolist()]] = True
+            return mask
+        raise TypeError(
+            "categorical_features must be 'auto', None, or an array of column indices, column "
+            f"names or booleans, got {spec!r}"
+        )
+
+    def _numerical_block(self, frame: pd.DataFrame) -> np.ndarray:
+        positions = self.numerical_positions_
+        block = np.empty((frame.shape[0], positions.size), dtype=np.float64)
+        for out, j in enumerate(positions):
+            column = frame.iloc[:, j]
+            if _is_categorical_dtype(column) and not pd.api.types.is_object_dtype(column.dtype):
+                raise ValueError(
+                    f"Column {_column_label(frame, j)} is treated as numerical but has dtype "
+                    f"{column.dtype}; list it in categorical_features."
+                )
+            try:
+                block[:, out] = np.asarray(column, dtype=np.float64)
+            except TypeError as exc:
+                raise TypeError(
+                    f"Column {_column_label(frame, j)} is numerical but holds a value that is not a "
+                    f"number ({exc}); list it in categorical_features or clean it."
+                ) from exc
+            except ValueError as exc:
+                raise ValueError(
+                    f"Column {_column_label(frame, j)} is numerical but holds a value that cannot be "
+                    f"converted to a number ({exc}); list it in categorical_features if it is categorical."
+                ) from exc
+        infinite = np.isinf(block)
+        if infinite.any():
+            j = positions[np.flatnonzero(infinite.any(axis=0))[0]]
+            raise ValueError(
+                f"Input X contains infinity in column {_column_label(frame, j)}; "
+                "missing values may be NaN, but not inf."
+            )
+        return block
+
+    @staticmethod
+    def _category_strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        missing = column.isna().to_numpy()
+        values = column.astype(object).to_numpy()
+        strings = np.array([str(v) for v in values], dtype=object)
+        return strings, missing
+
+    def _make_scaler(self, n_samples: int):
+        scaling = self.numerical_scaling
+        if scaling == "minmax":
+            return MinMaxScaler()
+        if scaling == "standard":
+            return StandardScaler()
+        if scaling == "quantile":
+            return QuantileTransformer(
+                n_quantiles=max(1, min(1000, n_samples)),
+                output_distribution="normal",
+                random_state=self.random_state,
+            )
+        if scaling == "none":
+            return None
+        raise ValueError(f"numerical_scaling must be one of {NUMERICAL_SCALINGS}, got {scaling!r}")
+
+    def fit(self, X) -> "TablePreprocessor":
+        """Learn column types, categories and the numerical scaling from ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        self : TablePreprocessor
+        """
+        frame = _as_frame(X)
+        if frame.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        if frame.shape[1] == 0:
+            raise ValueError(f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        self.is_categorical_ = self._resolve_categorical(frame)
+        block = self._numerical_block(frame)
+        self.scaler_ = self._make_scaler(frame.shape[0])
+        if self.scaler_ is not None and block.shape[1]:
+            self.scaler_.fit(block)
+        self.categories_ = []
+        for j in self.categorical_positions_:
+            strings, missing = self._category_strings(frame.iloc[:, j])
+            self.categories_.append(np.unique(strings[~missing]).astype(object))
+        self.cardinalities_ = [len(c) + 1 for c in self.categories_]
+        return self
+
+    def transform(self, X) -> EncodedTable:
+        """Encode ``X`` with the fitted state.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        EncodedTable
+            ``x_num`` of shape (n_samples, n_numerical) and ``x_cat`` of shape
+            (n_samples, n_categorical).
+        """
+        frame = _as_frame(X)
+        if frame.shape[1] != self.is_categorical_.size:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but the preprocessing was fitted with "
+                f"{self.is_categorical_.size} features."
+            )
+        block = self._numerical_block(frame)
+        if self.scaler_ is not None and block.shape[1]:
+            block = self.scaler_.transform(block)
+        x_cat = np.zeros((frame.shape[0], len(self.categories_)), dtype=np.int64)
+        for out, (j, categories) in enumerate(zip(self.categorical_positions_, self.categories_)):
+            strings, missing = self._category_strings(frame.iloc[:, j])
+            codes = np.searchsorted(categories, strings)
+            codes = np.minimum(codes, len(categories) - 1) if len(categories) else codes * 0
+            found = (~missing) & (len(categories) > 0)
+            if len(categories):
+                found &= categories[codes] == strings
+            x_cat[:, out] = np.where(found, codes + 1, 0)
+        return EncodedTable(np.ascontiguousarray(block, dtype=np.float32), x_cat)
+
+    def fit_transform(self, X) -> EncodedTable:
+        """Fit to ``X`` and return its encoding (see :meth:`transform`)."""
+        return self.fit(X).transform(X)
