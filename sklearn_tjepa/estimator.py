@@ -1,0 +1,564 @@
+"""TJEPATransformer: T-JEPA pretraining and embedding as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.sparse
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sklearn_tjepa.model.jepa import ModelSpec, build_encoder
+from sklearn_tjepa.model.masks import MaskSampler
+from sklearn_tjepa.params import validate_parameters
+from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor
+from sklearn_tjepa.training.config import TrainConfig
+from sklearn_tjepa.training.inference import embed
+from sklearn_tjepa.training.loop import TrainResult, train_tjepa
+
+__all__ = ["TJEPATransformer"]
+
+logger = logging.getLogger("sklearn_tjepa")
+
+
+def resolve_device(device: str) -> torch.device:
+    """Map the ``device`` parameter to a torch device ("auto" picks CUDA when available)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available on this machine")
+    return resolved
+
+
+def _piecewise_linear_bins(x_num: np.ndarray, n_bins: int) -> tuple[tuple[float, ...], ...]:
+    """Quantile bin edges per numerical column (NaN ignored), for piecewise-linear embeddings."""
+    edges = []
+    for column in x_num.T:
+        values = column[~np.isnan(column)]
+        if values.size == 0:
+            values = np.zeros(1, dtype=column.dtype)
+        points = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)))
+        if points.size < 2:
+            points = np.array([points[0] - 0.5, points[0] + 0.5])
+        edges.append(tuple(float(p) for p in points))
+    return tuple(edges)
+
+
+class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Self-supervised T-JEPA embeddings of tabular rows.
+
+    ``fit`` pretrains a transformer encoder with T-JEPA (Thimonier et al., ICLR 2025): for every
+    batch, a context encoder sees the CLS token plus a random subset of feature tokens, a predictor
+    predicts the representations that a target encoder (an exponential moving average of the
+    context encoder) gives to other feature tokens, and the loss is their mean squared error. No
+    augmentations are used. ``transform`` returns the target encoder's embeddings.
+
+    Parameters
+    ----------
+    d_model : int, default=64
+        Width of every token.
+    n_layers : int, default=2
+        Transformer blocks of the encoder.
+    n_heads : int, default=4
+        Attention heads; must divide ``d_model``.
+    ffn_dim : int, default=128
+        Hidden width of the encoder's feed-forward networks.
+    dropout : float, default=0.0
+        Dropout in encoder and predictor (never active while computing targets or embeddings).
+    activation : {"relu", "gelu", "silu", "tanh"}, default="gelu"
+        Feed-forward activation.
+    norm : {"pre", "post"}, default="pre"
+        LayerNorm placement in the transformer blocks.
+    n_cls_tokens : int, default=1
+        Learned CLS tokens; always visible to the context encoder, never a target.
+    numerical_embedding : {"linear", "periodic", "piecewise_linear"}, default="linear"
+        Numerical tokenizer: the paper's ``x * W + b``, or the periodic / piecewise-linear
+        embeddings of Gorishniy et al. (2022).
+    numerical_bins : int, default=16
+        Quantile bins per numerical feature for ``"piecewise_linear"``.
+    feature_index_embedding : bool, default=True
+        Add a learned embedding of each feature's position.
+    feature_type_embedding : bool, default=True
+        Add a learned embedding of each feature's type (numerical or categorical).
+    predictor : {"transformer", "mlp"}, default="transformer"
+        Predictor kind: mask tokens through a transformer, or one MLP per feature on the flattened
+        context.
+    predictor_d_model : int, default=32
+        Width inside the transformer predictor, hidden width of the MLP predictor.
+    predictor_n_layers : int, default=2
+        Blocks of the transformer predictor.
+    predictor_n_heads : int, default=4
+        Heads of the transformer predictor; must divide ``predictor_d_model``.
+    predictor_ffn_dim : int, default=64
+        Feed-forward width of the transformer predictor.
+    mask_min_ctx_share, mask_max_ctx_share : float, default=0.136, 0.368
+        Range of the share of features in each context set.
+    mask_min_trgt_share, mask_max_trgt_share : float, default=0.156, 0.622
+        Range of the share of features in each target set.
+    mask_num_preds : int, default=4
+        Target sets per row.
+    mask_num_encs : int, default=1
+        Disjoint context sets (context encoder views) per row.
+    target_norm : bool, default=True
+        Layer-normalise the target tokens over the feature dimension (as I-JEPA).
+    max_epochs : int, default=10
+        Pretraining epochs.
+    batch_size : int, default=256
+        Rows per optimiser step (at least 2).
+    lr, start_lr, final_lr : float, default=1e-3, 0.0, 1e-6
+        Peak, initial and final learning rate: linear warm-up from ``start_lr`` to ``lr`` over
+        ``warmup_epochs``, then cosine to ``final_lr``, applied per iteration.
+    warmup_epochs : float, default=1.0
+        Length of the warm-up in epochs.
+    weight_decay, final_weight_decay : float, default=0.0, 0.0
+        Cosine schedule of AdamW's weight decay (weights only; biases, norms and tokens undecayed).
+    ema_start, ema_end : float, default=0.996, 1.0
+        EMA momentum of the target encoder, linear over ``ipe_scale`` times the iterations.
+    ipe_scale : float, default=1.25
+        Stretch of the momentum schedule.
+    grad_clip : float or None, default=None
+        Clip the gradients' global norm to this value.
+    categorical_features : "auto", None or array-like, default="auto"
+        Categorical columns: from the dtype (``category``, object, string, bool), none, or
+        positions, names or a boolean mask.
+    numerical_scaling : {"minmax", "standard", "quantile", "none"}, default="quantile"
+        Scaling of numerical columns, fitted on ``fit``'s rows only.
+    output : {"flatten", "cls", "mean"}, default="flatten"
+        Embedding returned by ``transform``: all ``1 + D`` tokens concatenated, the CLS token, or
+        the mean of the feature tokens.
+    transform_batch_size : int, default=1024
+        Rows per forward pass in ``transform``.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+    precision : {"32", "bf16"}, default="32"
+        Float32, or bfloat16 autocast.
+    backend : {"local", "torchrun"}, default="local"
+        Train in this process, or launch ``n_procs`` data-parallel workers per node (gloo on CPU,
+        NCCL on GPUs).
+    n_procs : int, default=1
+        Worker processes per node with ``backend="torchrun"``.
+    n_nodes : int, default=1
+        Nodes with ``backend="torchrun"``.
+    rdzv_endpoint : str or None, default=None
+        ``host:port`` of the rendezvous for several nodes; a free local port when None.
+    data_on_device : {"auto", "always", "never"}, default="auto"
+        Keep the encoded table on the training device ("auto": when it takes under a quarter of
+        the free GPU memory), otherwise copy batches from pinned host memory.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (or use ``eval_set`` in ``fit``), record its
+        JEPA loss each epoch, stop after ``patience`` epochs without improvement and keep the best
+        epoch's encoder.
+    validation_fraction : float, default=0.1
+        Held-out share for early stopping.
+    patience : int, default=5
+        Epochs without improvement of the validation loss before stopping.
+    checkpoint_dir : str or None, default=None
+        Directory for an atomic checkpoint after every ``checkpoint_every`` epochs.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one.
+    callbacks : list or None, default=None
+        Objects with ``on_epoch_end(record, encoder)``; a truthy return stops training.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, dropout, data order and masks. With an int, refitting on the same
+        data and machine gives bit-identical CPU embeddings. The caller's global torch RNG is
+        left as it was.
+    verbose : int, default=0
+        0 silent, 1 a progress bar with the loss per epoch, 2 also logs device, ranks and sizes
+        through the ``sklearn_tjepa`` logger.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input columns.
+    feature_names_in_ : ndarray of str
+        Column names, for DataFrame input with string column names.
+    preprocessor_ : TablePreprocessor
+        Fitted column typing, categories and numerical scaling.
+    model_spec_ : ModelSpec
+        Architecture of the encoder.
+    encoder_ : TabularEncoder
+        The trained target encoder, on the CPU.
+    history_ : list of dict
+        Per epoch: loss, lr, weight_decay, momentum, seconds, samples_per_second,
+        peak_memory_mb, embedding_std, effective_rank, and valid_loss with early stopping.
+    n_iter_ : int
+        Epochs run.
+    best_epoch_ : int or None
+        Epoch whose encoder was kept under early stopping.
+
+    See Also
+    --------
+    sklearn_tjepa.preprocessing.TablePreprocessor : The preprocessing it fits.
+
+    Notes
+    -----
+    A fitted transformer pickles with its weights as CPU tensors, so one fitted on a GPU loads
+    on a CPU-only machine. Load pickles and joblib files only from sources you trust.
+    With ``backend="torchrun"`` in a script, call ``fit`` under ``if __name__ == "__main__":``
+    (workers are spawned).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_tjepa import TJEPATransformer
+    >>> X = np.random.default_rng(0).normal(size=(64, 5))
+    >>> tjepa = TJEPATransformer(d_model=8, n_layers=1, n_heads=2, ffn_dim=16, max_epochs=1,
+    ...                          output="cls", random_state=0)
+    >>> tjepa.fit_transform(X).shape
+    (64, 8)
+    """
+
+    def __init__(
+        self,
+        *,
+        d_model=64,
+        n_layers=2,
+        n_heads=4,
+        ffn_dim=128,
+        dropout=0.0,
+        activation="gelu",
+        norm="pre",
+        n_cls_tokens=1,
+        numerical_embedding="linear",
+        numerical_bins=16,
+        feature_index_embedding=True,
+        feature_type_embedding=True,
+        predictor="transformer",
+        predictor_d_model=32,
+        predictor_n_layers=2,
+        predictor_n_heads=4,
+        predictor_ffn_dim=64,
+        mask_min_ctx_share=0.136,
+        mask_max_ctx_share=0.368,
+        mask_min_trgt_share=0.156,
+        mask_max_trgt_share=0.622,
+        mask_num_preds=4,
+        mask_num_encs=1,
+        target_norm=True,
+        max_epochs=10,
+        batch_size=256,
+        lr=1e-3,
+        start_lr=0.0,
+        final_lr=1e-6,
+        warmup_epochs=1.0,
+        weight_decay=0.0,
+        final_weight_decay=0.0,
+        ema_start=0.996,
+        ema_end=1.0,
+        ipe_scale=1.25,
+        grad_clip=None,
+        categorical_features="auto",
+        numerical_scaling="quantile",
+        output="flatten",
+        transform_batch_size=1024,
+        device="auto",
+        precision="32",
+        backend="local",
+        n_procs=1,
+        n_nodes=1,
+        rdzv_endpoint=None,
+        data_on_device="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=5,
+        checkpoint_dir=None,
+        checkpoint_every=1,
+        resume=False,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.d_model = d_model
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.ffn_dim = ffn_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.norm = norm
+        self.n_cls_tokens = n_cls_tokens
+        self.numerical_embedding = numerical_embedding
+        self.numerical_bins = numerical_bins
+        self.feature_index_embedding = feature_index_embedding
+        self.feature_type_embedding = feature_type_embedding
+        self.predictor = predictor
+        self.predictor_d_model = predictor_d_model
+        self.predictor_n_layers = predictor_n_layers
+        self.predictor_n_heads = predictor_n_heads
+        self.predictor_ffn_dim = predictor_ffn_dim
+        self.mask_min_ctx_share = mask_min_ctx_share
+        self.mask_max_ctx_share = mask_max_ctx_share
+        self.mask_min_trgt_share = mask_min_trgt_share
+        self.mask_max_trgt_share = mask_max_trgt_share
+        self.mask_num_preds = mask_num_preds
+        self.mask_num_encs = mask_num_encs
+        self.target_norm = target_norm
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.start_lr = start_lr
+        self.final_lr = final_lr
+        self.warmup_epochs = warmup_epochs
+        self.weight_decay = weight_decay
+        self.final_weight_decay = final_weight_decay
+        self.ema_start = ema_start
+        self.ema_end = ema_end
+        self.ipe_scale = ipe_scale
+        self.grad_clip = grad_clip
+        self.categorical_features = categorical_features
+        self.numerical_scaling = numerical_scaling
+        self.output = output
+        self.transform_batch_size = transform_batch_size
+        self.device = device
+        self.precision = precision
+        self.backend = backend
+        self.n_procs = n_procs
+        self.n_nodes = n_nodes
+        self.rdzv_endpoint = rdzv_endpoint
+        self.data_on_device = data_on_device
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        tags.non_deterministic = False
+        return tags
+
+    def _encode(self, X, *, reset: bool) -> EncodedTable:
+        if scipy.sparse.issparse(X):
+            raise TypeError(
+                "Sparse input is not supported by TJEPATransformer: pass a dense array or a "
+                "DataFrame (e.g. X.toarray())."
+            )
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        if reset:
+            self.preprocessor_ = TablePreprocessor(
+                categorical_features=self.categorical_features,
+                numerical_scaling=self.numerical_scaling,
+                random_state=0,
+            ).fit(X)
+        return self.preprocessor_.transform(X)
+
+    def _model_spec(self, table: EncodedTable, sampler: MaskSampler) -> ModelSpec:
+        preprocessor = self.preprocessor_
+        bins = None
+        if self.numerical_embedding == "piecewise_linear" and table.x_num.shape[1]:
+            bins = _piecewise_linear_bins(table.x_num, self.numerical_bins)
+        return ModelSpec(
+            numerical_positions=tuple(int(i) for i in preprocessor.numerical_positions_),
+            categorical_positions=tuple(int(i) for i in preprocessor.categorical_positions_),
+            cardinalities=tuple(int(c) for c in preprocessor.cardinalities_),
+            d_model=self.d_model,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            ffn_dim=self.ffn_dim,
+            dropout=float(self.dropout),
+            activation=self.activation,
+            norm=self.norm,
+            n_cls_tokens=self.n_cls_tokens,
+            numerical_embedding=self.numerical_embedding,
+            feature_index_embedding=bool(self.feature_index_embedding),
+            feature_type_embedding=bool(self.feature_type_embedding),
+            predictor=self.predictor,
+            predictor_d_model=self.predictor_d_model,
+            predictor_n_layers=self.predictor_n_layers,
+            predictor_n_heads=self.predictor_n_heads,
+            predictor_ffn_dim=self.predictor_ffn_dim,
+            max_context_size=sampler.max_context_size,
+            numerical_bins=bins,
+        )
+
+    def _train_config(self, seed: int) -> TrainConfig:
+        return TrainConfig(
+            seed=seed,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=float(self.lr),
+            start_lr=float(self.start_lr),
+            final_lr=float(self.final_lr),
+            warmup_epochs=float(self.warmup_epochs),
+            weight_decay=float(self.weight_decay),
+            final_weight_decay=float(self.final_weight_decay),
+            ema_start=float(self.ema_start),
+            ema_end=float(self.ema_end),
+            ipe_scale=float(self.ipe_scale),
+            grad_clip=None if self.grad_clip is None else float(self.grad_clip),
+            target_norm=bool(self.target_norm),
+            mask_min_ctx_share=float(self.mask_min_ctx_share),
+            mask_max_ctx_share=float(self.mask_max_ctx_share),
+            mask_min_trgt_share=float(self.mask_min_trgt_share),
+            mask_max_trgt_share=float(self.mask_max_trgt_share),
+            mask_num_preds=self.mask_num_preds,
+            mask_num_encs=self.mask_num_encs,
+            output=self.output,
+            transform_batch_size=self.transform_batch_size,
+            precision=self.precision,
+            data_on_device=self.data_on_device,
+            patience=self.patience if self.early_stopping else 10**9,
+            checkpoint_dir=None if self.checkpoint_dir is None else str(self.checkpoint_dir),
+            checkpoint_every=self.checkpoint_every,
+            resume=bool(self.resume),
+            verbose=self.verbose,
+        )
+
+    def _validation_split(self, table: EncodedTable, eval_set, seed: int):
+        if eval_set is not None:
+            return table, self._encode(eval_set, reset=False)
+        if not self.early_stopping:
+            return table, None
+        n_valid = int(round(self.validation_fraction * len(table)))
+        if n_valid < 2 or len(table) - n_valid < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 training and 2 validation rows, got "
+                f"{len(table)} rows with validation_fraction={self.validation_fraction}"
+            )
+        order = np.random.default_rng(seed).permutation(len(table))
+        return table.take(np.sort(order[n_valid:])), table.take(np.sort(order[:n_valid]))
+
+    def fit(self, X, y=None, *, eval_set=None):
+        """Pretrain the encoder with T-JEPA on ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training rows; numerical, categorical (category, object, string, bool) columns and
+            NaN anywhere.
+        y : None
+            Ignored; present for Pipeline compatibility.
+        eval_set : array-like or DataFrame of shape (n_valid, n_features), default=None
+            Rows whose JEPA loss is recorded each epoch and drives early stopping (also without
+            ``early_stopping=True``, where it picks the best epoch's encoder).
+
+        Returns
+        -------
+        self : TJEPATransformer
+            The fitted transformer.
+        """
+        params = self.get_params(deep=False)
+        validate_parameters(params)
+        table = self._encode(X, reset=True)
+        if len(table) < 2:
+            raise ValueError(f"T-JEPA needs at least 2 rows to train, got n_samples={len(table)}")
+        sampler = MaskSampler(
+            n_features=self.n_features_in_,
+            min_ctx_share=self.mask_min_ctx_share,
+            max_ctx_share=self.mask_max_ctx_share,
+            min_trgt_share=self.mask_min_trgt_share,
+            max_trgt_share=self.mask_max_trgt_share,
+            num_preds=self.mask_num_preds,
+            num_encs=self.mask_num_encs,
+        )
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train_table, valid_table = self._validation_split(table, eval_set, seed)
+        self.model_spec_ = self._model_spec(train_table, sampler)
+        config = self._train_config(seed)
+        valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
+        if self.backend == "torchrun":
+            from sklearn_tjepa.distributed import train_distributed
+
+            result = train_distributed(
+                self.model_spec_,
+                config,
+                train_table.x_num,
+                train_table.x_cat,
+                valid=valid,
+                device=device,
+                n_procs=self.n_procs,
+                n_nodes=self.n_nodes,
+                rdzv_endpoint=self.rdzv_endpoint,
+            )
+        else:
+            result = train_tjepa(
+                self.model_spec_,
+                config,
+                train_table.x_num,
+                train_table.x_cat,
+                device=device,
+                valid=valid,
+                callbacks=self.callbacks or (),
+            )
+        self._set_fitted_state(result)
+        return self
+
+    def _set_fitted_state(self, result: TrainResult) -> None:
+        self.encoder_ = self._rebuild_encoder(result.target_state)
+        self.history_ = result.history
+        self.n_iter_ = result.n_iter
+        self.best_epoch_ = result.best_epoch
+
+    def _rebuild_encoder(self, state: dict):
+        with torch.random.fork_rng(devices=[]):
+            encoder = build_encoder(self.model_spec_)
+        encoder.load_state_dict({k: v.to("cpu") for k, v in state.items()})
+        encoder.requires_grad_(False)
+        return encoder.eval()
+
+    def transform(self, X):
+        """Embed rows with the trained target encoder.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with the columns seen in ``fit``; unseen categories map to the missing/unknown
+            embedding.
+
+        Returns
+        -------
+        ndarray of float64 of shape (n_samples, n_features_out)
+            ``(1 + D) * d_model`` columns for ``output="flatten"``, ``d_model`` otherwise
+            (``D`` features, one CLS token).
+        """
+        check_is_fitted(self, "encoder_")
+        table = self._encode(X, reset=False)
+        device = resolve_device(self.device)
+        encoder = self.encoder_.to(device)
+        try:
+            embeddings = embed(
+                encoder,
+                table.x_num,
+                table.x_cat,
+                output=self.output,
+                batch_size=self.transform_batch_size,
+                device=device,
+                precision=self.precision,
+            )
+        finally:
+            self.encoder_ = encoder.to("cpu")
+        return embeddings.astype(np.float64)
+
+    @property
+    def _n_features_out(self) -> int:
+        spec = self.model_spec_
+        if self.output == "flatten":
+            return (spec.n_cls_tokens + spec.n_features) * spec.d_model
+        return spec.d_model
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        encoder = state.pop("encoder_", None)
+        if encoder is not None:
+            state["encoder_state_"] = {k: v.detach().to("cpu") for k, v in encoder.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        encoder_state = state.pop("encoder_state_", None)
+        self.__dict__.update(state)
+        if encoder_state is not None:
+            self.encoder_ = self._rebuild_encoder(encoder_state)

@@ -1,0 +1,34 @@
+"""Pure-torch T-JEPA modules: tokenizer, encoder, predictors and masks (no scikit-learn here)."""
+
+from sklearn_tjepa.model.encoder import TabularEncoder, TransformerBlock, TransformerStack
+from sklearn_tjepa.model.jepa import (
+    JEPAStudent,
+    ModelSpec,
+    build_encoder,
+    build_student,
+    ema_update,
+    make_target_encoder,
+    target_tokens,
+)
+from sklearn_tjepa.model.masks import MaskSampler, mask_count_bounds
+from sklearn_tjepa.model.predictors import MLPPredictor, TransformerPredictor
+from sklearn_tjepa.model.tokenizer import FeatureTokenizer, sinusoidal_positions
+
+__all__ = [
+    "FeatureTokenizer",
+    "JEPAStudent",
+    "MLPPredictor",
+    "MaskSampler",
+    "ModelSpec",
+    "TabularEncoder",
+    "TransformerBlock",
+    "TransformerPredictor",
+    "TransformerStack",
+    "build_encoder",
+    "build_student",
+    "ema_update",
+    "make_target_encoder",
+    "mask_count_bounds",
+    "sinusoidal_positions",
+    "target_tokens",
+]

@@ -1,0 +1,156 @@
+"""Predictors: from context tokens to predictions of the target encoder's target tokens.
+
+Both predictors take the context encoder's output for ``V`` context views and the ``P`` target
+sets of a batch, and predict every (target set, view) pair. Their output is ordered
+target-set-major, then view, then row: row ``(p * V + v) * B + b``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sklearn_tjepa.model.encoder import ACTIVATIONS, TransformerStack
+from sklearn_tjepa.model.tokenizer import sinusoidal_positions
+
+__all__ = ["TransformerPredictor", "MLPPredictor", "PREDICTORS"]
+
+PREDICTORS = ("transformer", "mlp")
+
+
+def _pair_views_with_targets(n_views: int, targets: torch.Tensor) -> torch.Tensor:
+    """Repeat target indices once per view.
+
+    Shape
+    -----
+    ``(P, B, n_trgt) -> (P * V * B, n_trgt)``
+    """
+    n_preds, batch, n_trgt = targets.shape
+    return targets.unsqueeze(1).expand(-1, n_views, -1, -1).reshape(n_preds * n_views * batch, n_trgt)
+
+
+class TransformerPredictor(nn.Module):
+    """I-JEPA style predictor: context tokens plus position-coded mask tokens through a transformer.
+
+    Parameters
+    ----------
+    d_model : int
+        Width of the encoder tokens (input and output).
+    n_features : int
+        Number of feature tokens ``D``.
+    n_cls_tokens : int
+        CLS tokens at the front of every context sequence.
+    predictor_d_model : int
+        Width inside the predictor.
+    n_layers, n_heads, ffn_dim, dropout, activation, norm
+        Transformer settings of the predictor (see :class:`~sklearn_tjepa.model.encoder.TransformerBlock`).
+    """
+
+    def __init__(self, *, d_model: int, n_features: int, n_cls_tokens: int, predictor_d_model: int, n_layers: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
+        super().__init__()
+        self.n_cls_tokens = n_cls_tokens
+        self.embed = nn.Linear(d_model, predictor_d_model)
+        self.mask_token = nn.Parameter(torch.zeros(predictor_d_model).normal_(std=0.02))
+        self.register_buffer(
+            "positions", sinusoidal_positions(n_cls_tokens + n_features, predictor_d_model), persistent=False
+        )
+        self.transformer = TransformerStack(
+            n_layers=n_layers, d_model=predictor_d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm
+        )
+        self.project = nn.Linear(predictor_d_model, d_model)
+
+    def forward(self, encoded: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Predict target tokens.
+
+        Parameters
+        ----------
+        encoded : Tensor
+            Context encoder output: CLS tokens then the context tokens of each view.
+        context : LongTensor
+            Context feature indices.
+        targets : LongTensor
+            Target feature indices.
+
+        Returns
+        -------
+        Tensor
+            Predicted target tokens.
+
+        Shape
+        -----
+        - encoded: ``(V * B, n_cls + n_ctx, d_model)``
+        - context: ``(V, B, n_ctx)``
+        - targets: ``(P, B, n_trgt)``
+        - output: ``(P * V * B, n_trgt, d_model)``
+        """
+        n_views, batch, _ = context.shape
+        n_preds, _, n_trgt = targets.shape
+        n_cls = self.n_cls_tokens
+        x = self.embed(encoded)
+        x = torch.cat(
+            [x[:, :n_cls] + self.positions[:n_cls], x[:, n_cls:] + self.positions[n_cls + context.reshape(n_views * batch, -1)]],
+            dim=1,
+        )
+        x = x.repeat(n_preds, 1, 1)
+        mask_tokens = self.mask_token + self.positions[n_cls + _pair_views_with_targets(n_views, targets)]
+        x = self.transformer(torch.cat([x, mask_tokens], dim=1))
+        return self.project(x[:, -n_trgt:])
+
+
+class MLPPredictor(nn.Module):
+    """Predict every feature token from the flattened context with one MLP per feature position.
+
+    Each MLP is ``Linear -> Dropout -> LayerNorm -> activation -> Linear``; all ``D`` of them run as
+    one batched matmul over stacked weights, and the target positions are then gathered. Context
+    sequences shorter than ``max_context_size`` are zero-padded.
+
+    Parameters
+    ----------
+    d_model : int
+        Width of the encoder tokens.
+    n_features : int
+        Number of feature tokens ``D``.
+    n_cls_tokens : int
+        CLS tokens at the front of every context sequence.
+    max_context_size : int
+        Largest number of context features a batch can have.
+    hidden_dim : int
+        Hidden width of each per-feature MLP.
+    dropout : float
+        Dropout after the first layer.
+    activation : str
+        A key of ``ACTIVATIONS``.
+    """
+
+    def __init__(self, *, d_model: int, n_features: int, n_cls_tokens: int, max_context_size: int, hidden_dim: int, dropout: float, activation: str):
+        super().__init__()
+        self.max_tokens = n_cls_tokens + max_context_size
+        in_dim = self.max_tokens * d_model
+        self.weight_in = nn.Parameter(torch.empty(n_features, in_dim, hidden_dim).uniform_(-(in_dim**-0.5), in_dim**-0.5))
+        self.bias_in = nn.Parameter(torch.zeros(n_features, hidden_dim))
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(hidden_dim)
+        self.activation = ACTIVATIONS[activation]()
+        self.weight_out = nn.Parameter(torch.empty(n_features, hidden_dim, d_model).uniform_(-(hidden_dim**-0.5), hidden_dim**-0.5))
+        self.bias_out = nn.Parameter(torch.zeros(n_features, d_model))
+
+    def forward(self, encoded: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Predict target tokens (same contract as :meth:`TransformerPredictor.forward`).
+
+        Shape
+        -----
+        - encoded: ``(V * B, n_cls + n_ctx, d_model)``
+        - context: ``(V, B, n_ctx)``
+        - targets: ``(P, B, n_trgt)``
+        - output: ``(P * V * B, n_trgt, d_model)``
+        """
+        n_views = context.shape[0]
+        n_preds = targets.shape[0]
+        rows, length, width = encoded.shape
+        padded = nn.functional.pad(encoded, (0, 0, 0, self.max_tokens - length)).reshape(rows, -1)
+        hidden = torch.einsum("ri,fih->rfh", padded, self.weight_in) + self.bias_in
+        hidden = self.activation(self.norm(self.dropout(hidden)))
+        every_feature = torch.einsum("rfh,fhd->rfd", hidden, self.weight_out) + self.bias_out
+        index = _pair_views_with_targets(n_views, targets)
+        source = every_feature.repeat(n_preds, 1, 1)
+        return torch.gather(source, 1, index.unsqueeze(-1).expand(-1, -1, width))

@@ -1,0 +1,193 @@
+"""Feature tokenizer: a table row becomes ``n_cls_tokens + D`` vectors of width ``d_model``."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from rtdl_num_embeddings import PeriodicEmbeddings, PiecewiseLinearEmbeddings
+from torch import nn
+
+__all__ = ["FeatureTokenizer", "sinusoidal_positions", "NUMERICAL_EMBEDDINGS"]
+
+NUMERICAL_EMBEDDINGS = ("linear", "periodic", "piecewise_linear")
+
+
+def sinusoidal_positions(n_positions: int, width: int, base: float = 100.0) -> torch.Tensor:
+    """Fixed sinusoidal encoding of positions ``0..n_positions-1``.
+
+    Parameters
+    ----------
+    n_positions : int
+        Number of positions.
+    width : int
+        Encoding width.
+    base : float, default=100.0
+        Wavelength base (the T-JEPA reference uses 100 rather than the usual 10000).
+
+    Returns
+    -------
+    Tensor
+
+    Shape
+    -----
+    ``(n_positions, width)``
+    """
+    position = torch.arange(n_positions, dtype=torch.float64).unsqueeze(1)
+    frequency = torch.exp(torch.arange(0, width, 2, dtype=torch.float64) * (-math.log(base) / width))
+    table = torch.zeros(n_positions, width, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: width // 2])
+    return table.float()
+
+
+class _LinearNumericalEmbedding(nn.Module):
+    """``x_j * W_j + b_j`` for every numerical feature ``j`` (the T-JEPA paper's tokenizer)."""
+
+    def __init__(self, n_features: int, d_model: int):
+        super().__init__()
+        bound = d_model**-0.5
+        self.weight = nn.Parameter(torch.empty(n_features, d_model).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_features, d_model).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(-1) * self.weight + self.bias
+
+
+class FeatureTokenizer(nn.Module):
+    """Embed numerical and categorical features into tokens, in the input's column order.
+
+    Parameters
+    ----------
+    numerical_positions, categorical_positions : sequence of int
+        Input column positions of the numerical and the categorical features; together they are
+        ``0..D-1``. Tokens come out in that input order.
+    cardinalities : sequence of int
+        Rows of each categorical feature's table, including row 0 for missing/unknown values.
+    d_model : int
+        Token width.
+    n_cls_tokens : int, default=1
+        Learned CLS tokens prepended to the feature tokens.
+    numerical_embedding : {"linear", "periodic", "piecewise_linear"}, default="linear"
+        How a numerical value becomes a vector: the paper's ``x * W + b``, or the periodic and
+        piecewise-linear embeddings of Gorishniy et al. (2022) from ``rtdl_num_embeddings``.
+    numerical_bins : list of Tensor or None
+        Bin edges per numerical feature, required by ``"piecewise_linear"``.
+    feature_index_embedding : bool, default=True
+        Add a learned vector per feature position.
+    feature_type_embedding : bool, default=True
+        Add a learned vector per feature type (numerical or categorical).
+    positional_base : float, default=100.0
+        Base of the fixed sinusoidal encoding added over token positions.
+
+    Notes
+    -----
+    A missing numerical value (NaN) is replaced by a learned per-feature missing vector; a
+    categorical code 0 (missing or unseen) selects the table's reserved row.
+    """
+
+    def __init__(
+        self,
+        *,
+        numerical_positions: Sequence[int],
+        categorical_positions: Sequence[int],
+        cardinalities: Sequence[int],
+        d_model: int,
+        n_cls_tokens: int = 1,
+        numerical_embedding: str = "linear",
+        numerical_bins: list[torch.Tensor] | None = None,
+        feature_index_embedding: bool = True,
+        feature_type_embedding: bool = True,
+        positional_base: float = 100.0,
+    ):
+        super().__init__()
+        n_num, n_cat = len(numerical_positions), len(categorical_positions)
+        if len(cardinalities) != n_cat:
+            raise ValueError(
+                f"cardinalities must have one entry per categorical feature, got "
+                f"{len(cardinalities)} for {n_cat} features"
+            )
+        self.n_features = n_num + n_cat
+        self.n_cls_tokens = n_cls_tokens
+        bound = d_model**-0.5
+        order = torch.as_tensor(list(numerical_positions) + list(categorical_positions), dtype=torch.long)
+        self.register_buffer("input_order", torch.argsort(order), persistent=False)
+        self.register_buffer("feature_types", (self.input_order >= n_num).long(), persistent=False)
+        self.numerical = self._numerical_module(numerical_embedding, n_num, d_model, numerical_bins)
+        self.numerical_missing = nn.Parameter(torch.empty(n_num, d_model).uniform_(-bound, bound))
+        self.register_buffer(
+            "category_offsets",
+            torch.as_tensor([0, *list(cardinalities)[:-1]], dtype=torch.long).cumsum(0)
+            if n_cat
+            else torch.zeros(0, dtype=torch.long),
+            persistent=False,
+        )
+        self.categorical = nn.Embedding(max(1, int(sum(cardinalities))), d_model)
+        nn.init.uniform_(self.categorical.weight, -bound, bound)
+        self.categorical_bias = nn.Parameter(torch.empty(n_cat, d_model).uniform_(-bound, bound))
+        self.cls = nn.Parameter(torch.empty(n_cls_tokens, d_model).uniform_(-bound, bound))
+        self.index_embedding = (
+            nn.Parameter(torch.empty(self.n_features, d_model).uniform_(-bound, bound))
+            if feature_index_embedding
+            else None
+        )
+        self.type_embedding = (
+            nn.Parameter(torch.empty(2, d_model).uniform_(-bound, bound)) if feature_type_embedding else None
+        )
+        self.register_buffer(
+            "positions",
+            sinusoidal_positions(n_cls_tokens + self.n_features, d_model, positional_base),
+            persistent=False,
+        )
+
+    @staticmethod
+    def _numerical_module(kind, n_num, d_model, bins):
+        if kind == "linear":
+            return _LinearNumericalEmbedding(n_num, d_model)
+        if n_num == 0:
+            return _LinearNumericalEmbedding(0, d_model)
+        if kind == "periodic":
+            return PeriodicEmbeddings(n_num, d_model, lite=False)
+        if kind == "piecewise_linear":
+            if bins is None:
+                raise ValueError("numerical_embedding='piecewise_linear' needs numerical_bins")
+            return PiecewiseLinearEmbeddings(bins, d_model, activation=False, version="B")
+        raise ValueError(f"numerical_embedding must be one of {NUMERICAL_EMBEDDINGS}, got {kind!r}")
+
+    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        """Return the tokens of a batch.
+
+        Parameters
+        ----------
+        x_num : Tensor
+            Scaled numerical values, NaN where missing.
+        x_cat : LongTensor
+            Category codes, 0 for missing/unknown.
+
+        Returns
+        -------
+        Tensor
+            CLS tokens then one token per feature, in input column order.
+
+        Shape
+        -----
+        - x_num: ``(B, n_numerical)``
+        - x_cat: ``(B, n_categorical)``
+        - output: ``(B, n_cls_tokens + D, d_model)``
+        """
+        batch = max(x_num.shape[0], x_cat.shape[0])
+        parts = []
+        if x_num.shape[1]:
+            missing = torch.isnan(x_num)
+            values = self.numerical(torch.where(missing, torch.zeros_like(x_num), x_num))
+            parts.append(torch.where(missing.unsqueeze(-1), self.numerical_missing, values))
+        if x_cat.shape[1]:
+            parts.append(self.categorical(x_cat + self.category_offsets) + self.categorical_bias)
+        features = torch.cat(parts, dim=1).index_select(1, self.input_order)
+        if self.index_embedding is not None:
+            features = features + self.index_embedding
+        if self.type_embedding is not None:
+            features = features + self.type_embedding[self.feature_types]
+        cls = self.cls.expand(batch, -1, -1)
+        return torch.cat([cls, features], dim=1) + self.positions

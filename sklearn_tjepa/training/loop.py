@@ -1,0 +1,354 @@
+"""The T-JEPA pretraining loop: one step, the epoch loop, validation, checkpoints and history."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from sklearn_tjepa.model.jepa import (
+    ModelSpec,
+    build_student,
+    ema_update,
+    make_target_encoder,
+    target_tokens,
+)
+from sklearn_tjepa.model.masks import MaskSampler
+from sklearn_tjepa.training.checkpoints import load_checkpoint, save_checkpoint
+from sklearn_tjepa.training.config import TrainConfig
+from sklearn_tjepa.training.inference import autocast_for, embed
+from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
+from sklearn_tjepa.training.optim import make_optimizer
+from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
+
+__all__ = ["TrainResult", "train_tjepa", "iterations_per_epoch"]
+
+logger = logging.getLogger("sklearn_tjepa")
+
+_MONITOR_ROWS = 1024
+
+
+@dataclass
+class TrainResult:
+    """What a pretraining run hands back (plain CPU objects, picklable across processes).
+
+    Attributes
+    ----------
+    target_state : dict of str to Tensor
+        The target encoder's state dict on CPU (the best epoch's with early stopping).
+    history : list of dict
+        One record per epoch.
+    n_iter : int
+        Epochs run.
+    best_epoch : int or None
+        Epoch of the lowest validation loss when a validation set was given.
+    """
+
+    target_state: dict
+    history: list = field(default_factory=list)
+    n_iter: int = 0
+    best_epoch: int | None = None
+
+
+def iterations_per_epoch(n_rows: int, batch_size: int) -> int:
+    """Optimiser steps per epoch: full batches plus a last one, unless it has a single row."""
+    full, rest = divmod(n_rows, batch_size)
+    return full + (1 if rest >= 2 else 0)
+
+
+def _batches(order: torch.Tensor, batch_size: int):
+    for start in range(0, order.numel(), batch_size):
+        index = order[start : start + batch_size]
+        if index.numel() >= 2:
+            yield index
+
+
+def _place(x: np.ndarray, device: torch.device, on_device: bool) -> torch.Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(x))
+    if device.type == "cpu" or on_device:
+        return tensor.to(device)
+    return tensor.pin_memory()
+
+
+def _data_fits_on_device(device: torch.device, n_bytes: int, mode: str) -> bool:
+    if device.type == "cpu" or mode == "always":
+        return True
+    if mode == "never":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return n_bytes < 0.25 * free
+
+
+def _sampler(spec: ModelSpec, config: TrainConfig) -> MaskSampler:
+    return MaskSampler(
+        n_features=spec.n_features,
+        min_ctx_share=config.mask_min_ctx_share,
+        max_ctx_share=config.mask_max_ctx_share,
+        min_trgt_share=config.mask_min_trgt_share,
+        max_trgt_share=config.mask_max_trgt_share,
+        num_preds=config.mask_num_preds,
+        num_encs=config.mask_num_encs,
+    )
+
+
+def _generator(device: torch.device, seed: int) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return generator
+
+
+def _jepa_loss(student, target_encoder, sampler, config, x_num, x_cat, generators, device):
+    context, targets = sampler.sample(
+        max(x_num.shape[0], x_cat.shape[0]), size_generator=generators[0], index_generator=generators[1]
+    )
+    with autocast_for(device, config.precision):
+        expected = target_tokens(
+            target_encoder, x_num, x_cat, targets, n_views=config.mask_num_encs, normalize=config.target_norm
+        )
+        predicted = student(x_num, x_cat, context, targets)
+    return F.mse_loss(predicted.float(), expected.float())
+
+
+class _Run:
+    """State of one pretraining run on one process (rank)."""
+
+    def __init__(self, spec, config, device, rank, world_size):
+        self.spec, self.config, self.device = spec, config, device
+        self.rank, self.world_size = rank, world_size
+        self.sampler = _sampler(spec, config)
+        self.raw_student = build_student(spec).to(device)
+        self.target_encoder = make_target_encoder(self.raw_student.encoder)
+        self.student = self.raw_student
+        if world_size > 1:
+            device_ids = [device.index] if device.type == "cuda" else None
+            self.student = torch.nn.parallel.DistributedDataParallel(self.raw_student, device_ids=device_ids)
+        self.optimizer = make_optimizer(self.raw_student)
+        seed = config.seed
+        self.order_generator = _generator(torch.device("cpu"), seed + 1)
+        self.mask_generators = (
+            _generator(torch.device("cpu"), seed + 2 + 1000 * rank),
+            _generator(device, seed + 3 + 1000 * rank),
+        )
+        self.history: list[dict] = []
+        self.start_epoch = 0
+        self.best_loss = float("inf")
+        self.best_epoch: int | None = None
+        self.best_state: dict | None = None
+        self.bad_epochs = 0
+
+    def fingerprint(self) -> str:
+        settings = {k: v for k, v in asdict(self.config).items() if k not in ("verbose", "resume", "checkpoint_dir", "max_epochs", "patience", "checkpoint_every", "transform_batch_size")}
+        return json.dumps({"spec": asdict(self.spec), "config": settings, "world_size": self.world_size}, sort_keys=True, default=str)
+
+    def state(self) -> dict:
+        return {
+            "fingerprint": self.fingerprint(),
+            "epoch": len(self.history),
+            "student": self.raw_student.state_dict(),
+            "target": self.target_encoder.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "history": self.history,
+            "order_generator": self.order_generator.get_state(),
+            "size_generator": self.mask_generators[0].get_state(),
+            "index_generator": self.mask_generators[1].get_state(),
+            "rng": torch.get_rng_state(),
+            "best_loss": self.best_loss,
+            "best_epoch": -1 if self.best_epoch is None else self.best_epoch,
+            "best_state": self.best_state if self.best_state is not None else {},
+            "bad_epochs": self.bad_epochs,
+        }
+
+    def restore(self, state: dict, directory: str) -> None:
+        if state["fingerprint"] != self.fingerprint():
+            raise ValueError(
+                f"The checkpoint in checkpoint_dir={directory!r} was written by a run with other "
+                "settings or data layout; use another checkpoint_dir or resume=False."
+            )
+        self.raw_student.load_state_dict(state["student"])
+        self.target_encoder.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.history = list(state["history"])
+        self.start_epoch = int(state["epoch"])
+        self.order_generator.set_state(state["order_generator"])
+        self.mask_generators[0].set_state(state["size_generator"])
+        self.mask_generators[1].set_state(state["index_generator"])
+        torch.set_rng_state(state["rng"])
+        self.best_loss = float(state["best_loss"])
+        self.best_epoch = None if state["best_epoch"] < 0 else int(state["best_epoch"])
+        self.best_state = state["best_state"] or None
+        self.bad_epochs = int(state["bad_epochs"])
+
+
+def _validation_loss(run: _Run, x_num, x_cat) -> float:
+    run.raw_student.eval()
+    generators = (_generator(torch.device("cpu"), run.config.seed + 7), _generator(run.device, run.config.seed + 8))
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for index in _batches(torch.arange(x_num.shape[0]), run.config.batch_size):
+            num = x_num[index.to(x_num.device)].to(run.device)
+            cat = x_cat[index.to(x_cat.device)].to(run.device)
+            loss = _jepa_loss(run.raw_student, run.target_encoder, run.sampler, run.config, num, cat, generators, run.device)
+            total += float(loss) * index.numel()
+            count += index.numel()
+    run.raw_student.train()
+    return total / max(count, 1)
+
+
+def train_tjepa(
+    spec: ModelSpec,
+    config: TrainConfig,
+    x_num: np.ndarray,
+    x_cat: np.ndarray,
+    *,
+    device: torch.device,
+    valid: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: Sequence = (),
+    rank: int = 0,
+    world_size: int = 1,
+) -> TrainResult:
+    """Pretrain a T-JEPA encoder on encoded rows.
+
+    Everything random (initialisation, dropout, data order, masks) is seeded from
+    ``config.seed``; the caller's global torch RNG state is restored on return. Under
+    ``world_size > 1`` the process group must be initialised; the student is wrapped in
+    DistributedDataParallel, the EMA target encoder stays outside it and is updated identically
+    on every rank, and each rank trains on its shard of a shared per-epoch permutation.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Architecture.
+    config : TrainConfig
+        Optimisation, masking and engineering settings.
+    x_num, x_cat : ndarray
+        Encoded training rows (see :class:`~sklearn_tjepa.preprocessing.EncodedTable`).
+    device : torch.device
+        Training device.
+    valid : (ndarray, ndarray) or None
+        Encoded validation rows: their JEPA loss (fixed masks) is recorded each epoch, drives
+        early stopping with ``config.patience`` and picks the returned encoder.
+    callbacks : sequence
+        Objects with an ``on_epoch_end(record, encoder)`` method; a truthy return stops training.
+    rank, world_size : int
+        Position in the process group.
+
+    Returns
+    -------
+    TrainResult
+
+    Shape
+    -----
+    - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``
+    """
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed)
+        return _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_size)
+
+
+def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_size) -> TrainResult:
+    run = _Run(spec, config, device, rank, world_size)
+    if config.resume and config.checkpoint_dir:
+        state = load_checkpoint(config.checkpoint_dir)
+        if state is not None:
+            run.restore(state, config.checkpoint_dir)
+            logger.info("resumed from %s at epoch %d", config.checkpoint_dir, run.start_epoch)
+
+    on_device = _data_fits_on_device(device, x_num.nbytes + x_cat.nbytes, config.data_on_device)
+    train_num, train_cat = _place(x_num, device, on_device), _place(x_cat, device, on_device)
+    valid_tensors = None if valid is None else (_place(valid[0], device, on_device), _place(valid[1], device, on_device))
+    n_rows = x_num.shape[0]
+    shard = n_rows // world_size
+    ipe = iterations_per_epoch(shard, config.batch_size)
+    total = ipe * config.max_epochs
+    lr_at = WarmupCosine(config.start_lr, config.lr, config.final_lr, round(config.warmup_epochs * ipe), total)
+    wd_at = Cosine(config.weight_decay, config.final_weight_decay, total)
+    momentum_at = Linear(config.ema_start, config.ema_end, round(config.ipe_scale * total))
+    monitor_rows = np.random.default_rng(config.seed).permutation(n_rows)[:_MONITOR_ROWS]
+    logger.log(
+        logging.INFO if config.verbose >= 2 else logging.DEBUG,
+        "T-JEPA on %s, rank %d/%d: %d rows, %d features, %d steps/epoch, data on device: %s",
+        device, rank, world_size, n_rows, spec.n_features, ipe, on_device,
+    )
+
+    progress = tqdm(
+        range(run.start_epoch, config.max_epochs),
+        desc="T-JEPA",
+        unit="epoch",
+        disable=config.verbose < 1 or rank != 0,
+        initial=run.start_epoch,
+        total=config.max_epochs,
+    )
+    for epoch in progress:
+        started = time.perf_counter()
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        order = torch.randperm(n_rows, generator=run.order_generator)[rank * shard : (rank + 1) * shard]
+        running = torch.zeros((), device=device)
+        seen = 0
+        step = epoch * ipe
+        for index in _batches(order, config.batch_size):
+            lr, wd, momentum = lr_at(step), wd_at(step), momentum_at(step)
+            for group in run.optimizer.param_groups:
+                group["lr"] = lr
+                group["weight_decay"] = wd if group["decay"] else 0.0
+            device_index = index.to(train_num.device)
+            num = train_num[device_index].to(device, non_blocking=True)
+            cat = train_cat[device_index].to(device, non_blocking=True)
+            loss = _jepa_loss(run.student, run.target_encoder, run.sampler, config, num, cat, run.mask_generators, device)
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(run.raw_student.parameters(), config.grad_clip)
+            run.optimizer.step()
+            ema_update(run.target_encoder, run.raw_student.encoder, momentum)
+            running += loss.detach() * index.numel()
+            seen += index.numel()
+            step += 1
+        seconds = time.perf_counter() - started
+        record = {
+            "epoch": epoch + 1,
+            "loss": float(running) / max(seen, 1),
+            "lr": lr,
+            "weight_decay": wd,
+            "momentum": momentum,
+            "seconds": seconds,
+            "samples_per_second": seen * world_size / seconds,
+            "peak_memory_mb": peak_memory_mb(device),
+        }
+        monitor = embed(
+            run.target_encoder, x_num[monitor_rows], x_cat[monitor_rows],
+            output=config.output, batch_size=config.transform_batch_size, device=device, precision=config.precision,
+        )
+        record.update(collapse_statistics(torch.from_numpy(monitor)))
+        stop = False
+        if valid_tensors is not None:
+            record["valid_loss"] = _validation_loss(run, *valid_tensors)
+            if record["valid_loss"] < run.best_loss:
+                run.best_loss, run.best_epoch, run.bad_epochs = record["valid_loss"], epoch + 1, 0
+                run.best_state = {k: v.detach().cpu().clone() for k, v in run.target_encoder.state_dict().items()}
+            else:
+                run.bad_epochs += 1
+                stop = run.bad_epochs >= config.patience
+        for callback in callbacks:
+            stop = bool(callback.on_epoch_end(record, run.target_encoder)) or stop
+        run.history.append(record)
+        progress.set_postfix(loss=f"{record['loss']:.4g}", **({"valid": f"{record['valid_loss']:.4g}"} if "valid_loss" in record else {}))
+        logger.log(logging.INFO if config.verbose >= 2 else logging.DEBUG, "epoch %d: %s", epoch + 1, record)
+        last_epoch = epoch + 1 == config.max_epochs
+        if config.checkpoint_dir and rank == 0 and ((epoch + 1) % config.checkpoint_every == 0 or last_epoch or stop):
+            save_checkpoint(config.checkpoint_dir, run.state())
+        if stop:
+            break
+    progress.close()
+    target_state = run.best_state if run.best_state is not None else {
+        k: v.detach().cpu().clone() for k, v in run.target_encoder.state_dict().items()
+    }
+    return TrainResult(target_state=target_state, history=run.history, n_iter=len(run.history), best_epoch=run.best_epoch)

@@ -1,0 +1,68 @@
+"""Per-iteration schedules of learning rate, weight decay and EMA momentum.
+
+Each schedule is a pure function of the iteration number, so a resumed run continues exactly where
+it stopped, and the loop applies the value *before* every optimiser step, the first included.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["WarmupCosine", "Cosine", "Linear"]
+
+
+@dataclass(frozen=True)
+class WarmupCosine:
+    """Linear warm-up from ``start`` to ``peak`` over ``warmup_steps``, then cosine to ``final``.
+
+    Parameters
+    ----------
+    start, peak, final : float
+        Values at step 0, at the end of the warm-up and at ``total_steps``.
+    warmup_steps, total_steps : int
+        Lengths in iterations.
+    """
+
+    start: float
+    peak: float
+    final: float
+    warmup_steps: int
+    total_steps: int
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.start + (self.peak - self.start) * step / self.warmup_steps
+        span = max(1, self.total_steps - self.warmup_steps)
+        progress = min(1.0, (step - self.warmup_steps) / span)
+        return self.final + (self.peak - self.final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass(frozen=True)
+class Cosine:
+    """Cosine from ``start`` at step 0 to ``final`` at ``total_steps`` (held after)."""
+
+    start: float
+    final: float
+    total_steps: int
+
+    def __call__(self, step: int) -> float:
+        progress = min(1.0, step / max(1, self.total_steps))
+        return self.final + (self.start - self.final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass(frozen=True)
+class Linear:
+    """Linear from ``start`` at step 0 to ``final`` at ``total_steps`` (held after).
+
+    With ``total_steps = ipe_scale * iterations`` and ``ipe_scale > 1`` this is the EMA momentum
+    schedule of I-JEPA / T-JEPA, which never quite reaches ``final`` within training.
+    """
+
+    start: float
+    final: float
+    total_steps: int
+
+    def __call__(self, step: int) -> float:
+        progress = min(1.0, step / max(1, self.total_steps))
+        return self.start + (self.final - self.start) * progress
