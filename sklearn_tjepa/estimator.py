@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -14,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sklearn_tjepa.model.jepa import ModelSpec, build_encoder
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.params import validate_parameters
-from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor
+from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
 from sklearn_tjepa.training.config import TrainConfig
 from sklearn_tjepa.training.inference import embed
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
@@ -341,12 +340,9 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return tags
 
     def _encode(self, X, *, reset: bool) -> EncodedTable:
-        if scipy.sparse.issparse(X):
-            raise TypeError(
-                "Sparse input is not supported by TJEPATransformer: pass a dense array or a "
-                "DataFrame (e.g. X.toarray())."
-            )
+        frame = as_frame(X)
         validate_data(self, X, reset=reset, skip_check_array=True)
+        X = frame
         if reset:
             self.preprocessor_ = TablePreprocessor(
                 categorical_features=self.categorical_features,

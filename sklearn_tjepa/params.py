@@ -45,7 +45,7 @@ _RULES: dict[str, tuple] = {
     "mask_num_preds": (_INT, 1, None),
     "mask_num_encs": (_INT, 1, None),
     "target_norm": (_BOOL,),
-    "max_epochs": (_INT, 1, None),
+    "max_epochs": (_INT, 0, None),
     "batch_size": (_INT, 2, None),
     "lr": (_FLOAT, 0.0, None, "left-open"),
     "start_lr": (_FLOAT, 0.0, None),

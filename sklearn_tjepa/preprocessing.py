@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, StandardScaler
 
-__all__ = ["EncodedTable", "TablePreprocessor", "NUMERICAL_SCALINGS"]
+__all__ = ["EncodedTable", "TablePreprocessor", "NUMERICAL_SCALINGS", "as_frame"]
 
 NUMERICAL_SCALINGS = ("minmax", "standard", "quantile", "none")
 
@@ -47,9 +48,17 @@ class EncodedTable:
         return EncodedTable(self.x_num[rows], self.x_cat[rows])
 
 
-def _as_frame(X) -> pd.DataFrame:
-    """Return ``X`` as a DataFrame, keeping a DataFrame's own columns and dtypes."""
+def as_frame(X) -> pd.DataFrame:
+    """Return ``X`` as a DataFrame, keeping a DataFrame's own columns and dtypes.
+
+    Raises ``TypeError`` for sparse input and ``ValueError`` for arrays that are not 2-D or hold
+    complex numbers.
+    """
+    if scipy.sparse.issparse(X):
+        raise TypeError("Sparse input is not supported: pass a dense array or a DataFrame (e.g. X.toarray()).")
     if isinstance(X, pd.DataFrame):
+        if any(pd.api.types.is_complex_dtype(dtype) for dtype in X.dtypes):
+            raise ValueError("Complex data not supported: every column must be real or categorical.")
         return X
     if isinstance(X, pd.Series):
         raise ValueError(
@@ -61,10 +70,12 @@ def _as_frame(X) -> pd.DataFrame:
     array = np.asarray(X) if not isinstance(X, np.ndarray) else X
     if array.ndim != 2:
         raise ValueError(
-            f"Expected a 2-D array, got an array of shape {array.shape}; reshape your data "
+            f"Expected a 2-D array, got an array of shape {array.shape}. Reshape your data "
             "with array.reshape(-1, 1) for a single feature or array.reshape(1, -1) for a "
             "single sample."
         )
+    if np.iscomplexobj(array):
+        raise ValueError("Complex data not supported: every column must be real or categorical.")
     return pd.DataFrame(array, columns=range(array.shape[1]), copy=False)
 
 
@@ -232,7 +243,7 @@ class TablePreprocessor:
         -------
         self : TablePreprocessor
         """
-        frame = _as_frame(X)
+        frame = as_frame(X)
         if frame.shape[0] == 0:
             raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
         if frame.shape[1] == 0:
@@ -262,7 +273,7 @@ class TablePreprocessor:
             ``x_num`` of shape (n_samples, n_numerical) and ``x_cat`` of shape
             (n_samples, n_categorical).
         """
-        frame = _as_frame(X)
+        frame = as_frame(X)
         if frame.shape[1] != self.is_categorical_.size:
             raise ValueError(
                 f"X has {frame.shape[1]} features, but the preprocessing was fitted with "
