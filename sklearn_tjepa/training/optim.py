@@ -12,7 +12,8 @@ NO_DECAY_NAMES = ("bias", "cls", "mask_token", "numerical_missing", "index_embed
 
 def _is_decayed(name: str, parameter: nn.Parameter) -> bool:
     leaf = name.rsplit(".", 1)[-1]
-    return parameter.ndim >= 2 and not any(leaf.endswith(token) for token in NO_DECAY_NAMES)
+    # "in", not "endswith": the MLP predictor's stacked biases are named bias_in / bias_out
+    return parameter.ndim >= 2 and not any(token in leaf for token in NO_DECAY_NAMES)
 
 
 def make_optimizer(student: nn.Module) -> torch.optim.AdamW:
