@@ -1,0 +1,89 @@
+"""Shared fixtures: tiny model settings and small tables (numpy and mixed-type DataFrames)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+# One intra-op thread for the whole test session. The models here are tiny (d_model=8); with
+# two OpenMP threads on a busy 2-core machine every matmul waits on a spinning peer, and a fit
+# that takes 0.2 s on one thread took 10-20 s. Results do not depend on the thread count.
+torch.set_num_threads(1)
+
+#: Tiny architecture used by every test (importable for collection-time parametrisation).
+TINY_PARAMS = dict(
+    d_model=8,
+    n_layers=1,
+    n_heads=2,
+    ffn_dim=16,
+    predictor_d_model=8,
+    predictor_n_layers=1,
+    predictor_n_heads=2,
+    predictor_ffn_dim=16,
+    max_epochs=2,
+    batch_size=32,
+    device="cpu",
+)
+
+
+@pytest.fixture
+def tiny_params():
+    """Keyword arguments of a tiny, fast, CPU-only TJEPATransformer (a fresh dict per test)."""
+    return dict(TINY_PARAMS)
+
+
+@pytest.fixture
+def X_numeric():
+    """A float64 array of 120 rows and 5 numerical features."""
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(120, 5)) * np.array([1.0, 10.0, 0.1, 3.0, 100.0])
+
+
+def make_mixed_frame(n_rows=120, seed=0, with_missing=False):
+    """A DataFrame with numerical, ``category``, object, string and bool columns.
+
+    With ``with_missing`` every column holds missing values (NaN, None or pd.NA).
+    """
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n_rows),
+            "colour": pd.Categorical(rng.choice(["red", "green", "blue"], n_rows)),
+            "count": rng.integers(0, 20, n_rows),
+            "city": pd.Series(rng.choice(["paris", "rome", "oslo", "lima"], n_rows), dtype=object),
+            "flag": rng.random(n_rows) < 0.4,
+            "label": pd.Series(rng.choice(["a", "b"], n_rows), dtype="string"),
+        }
+    )
+    if with_missing:
+        missing = rng.random((n_rows, frame.shape[1])) < 0.15
+        missing[0] = True  # one row missing everywhere
+        frame["age"] = frame["age"].mask(missing[:, 0])
+        frame["colour"] = frame["colour"].mask(missing[:, 1])
+        frame["count"] = frame["count"].astype(float).mask(missing[:, 2])
+        frame["city"] = frame["city"].mask(missing[:, 3], None)
+        frame["flag"] = frame["flag"].astype("boolean").mask(missing[:, 4])
+        frame["label"] = frame["label"].mask(missing[:, 5])
+    return frame
+
+
+@pytest.fixture
+def mixed_frame():
+    """120 rows: ``age`` float, ``colour`` category, ``count`` int, ``city`` object,
+    ``flag`` bool, ``label`` string."""
+    return make_mixed_frame()
+
+
+@pytest.fixture
+def mixed_frame_missing():
+    """Like ``mixed_frame`` with missing values in every column (and one all-missing row)."""
+    return make_mixed_frame(with_missing=True)
+
+
+@pytest.fixture
+def binary_problem():
+    """A small, easy binary classification problem: (X, y) with 160 rows and 4 features."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(160, 4))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    return X, y

@@ -1,0 +1,354 @@
+"""Tests for sklearn_tjepa.model: tokenizer, encoder, predictors and the JEPA pair."""
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sklearn_tjepa.model import (
+    FeatureTokenizer,
+    MaskSampler,
+    MLPPredictor,
+    ModelSpec,
+    build_encoder,
+    build_student,
+    ema_update,
+    make_target_encoder,
+    sinusoidal_positions,
+    target_tokens,
+)
+from sklearn_tjepa.training.optim import make_optimizer
+
+
+def _spec(numerical=(0, 2, 3), categorical=(1, 4), cardinalities=(4, 3), **overrides):
+    values = dict(
+        numerical_positions=tuple(numerical),
+        categorical_positions=tuple(categorical),
+        cardinalities=tuple(cardinalities),
+        d_model=8,
+        n_layers=1,
+        n_heads=2,
+        ffn_dim=16,
+        dropout=0.0,
+        activation="gelu",
+        norm="pre",
+        n_cls_tokens=1,
+        numerical_embedding="linear",
+        feature_index_embedding=True,
+        feature_type_embedding=True,
+        predictor="transformer",
+        predictor_d_model=8,
+        predictor_n_layers=1,
+        predictor_n_heads=2,
+        predictor_ffn_dim=16,
+        max_context_size=2,
+    )
+    values.update(overrides)
+    return ModelSpec(**values)
+
+
+def _batch(batch=6, n_num=3, cardinalities=(4, 3), seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x_num = torch.randn(batch, n_num, generator=generator)
+    x_cat = torch.stack(
+        [torch.randint(1, card, (batch,), generator=generator) for card in cardinalities], dim=1
+    ) if cardinalities else torch.zeros(batch, 0, dtype=torch.long)
+    return x_num, x_cat
+
+
+def _tokenizer(numerical, categorical, cardinalities, **kwargs):
+    torch.manual_seed(0)
+    return FeatureTokenizer(
+        numerical_positions=numerical,
+        categorical_positions=categorical,
+        cardinalities=cardinalities,
+        d_model=8,
+        **kwargs,
+    )
+
+
+# ---------------------------------------------------------------- tokenizer
+
+
+def test_tokens_keep_input_column_order():
+    """Token ``1 + p`` is the embedding of input column ``p``, whatever the column's type."""
+    tok = _tokenizer((0, 2, 3), (1, 4), (4, 3), feature_index_embedding=False, feature_type_embedding=False)
+    x_num, x_cat = _batch()
+    with torch.no_grad():
+        features = (tok(x_num, x_cat) - tok.positions)[:, 1:]
+        offsets = [0, 4]
+        for k, position in enumerate((0, 2, 3)):
+            expected = x_num[:, k : k + 1] * tok.numerical.weight[k] + tok.numerical.bias[k]
+            torch.testing.assert_close(features[:, position], expected)
+        for m, position in enumerate((1, 4)):
+            expected = tok.categorical.weight[offsets[m] + x_cat[:, m]] + tok.categorical_bias[m]
+            torch.testing.assert_close(features[:, position], expected)
+
+
+@pytest.mark.parametrize("type_embedding", [False, True])
+def test_permuted_table_gives_permuted_tokens(type_embedding):
+    """Table A has columns [n0, c0, n1]; table B is its permutation [c0, n0, n1] with the same
+    values and the same weights. The feature tokens of B are those of A, permuted; with the type
+    embedding this only holds when types are labelled by input position (the reference labelled
+    the first ``n_num`` tokens numerical after reordering numerical before categorical)."""
+    tok_a = _tokenizer((0, 2), (1,), (4,), feature_index_embedding=False, feature_type_embedding=type_embedding)
+    tok_b = _tokenizer((1, 2), (0,), (4,), feature_index_embedding=False, feature_type_embedding=type_embedding)
+    tok_b.load_state_dict(tok_a.state_dict())
+    assert tok_a.feature_types.tolist() == [0, 1, 0]
+    assert tok_b.feature_types.tolist() == [1, 0, 0]
+    x_num, x_cat = _batch(n_num=2, cardinalities=(4,))
+    with torch.no_grad():
+        a = (tok_a(x_num, x_cat) - tok_a.positions)[:, 1:]
+        b = (tok_b(x_num, x_cat) - tok_b.positions)[:, 1:]
+    torch.testing.assert_close(b, a[:, [1, 0, 2]])
+
+
+def test_missing_numerical_value_uses_missing_vector():
+    tok = _tokenizer((0, 1), (), (), feature_index_embedding=False, feature_type_embedding=False)
+    x_num = torch.tensor([[0.5, float("nan")], [float("nan"), 0.0], [0.0, 0.0]])
+    x_cat = torch.zeros(3, 0, dtype=torch.long)
+    with torch.no_grad():
+        tokens = tok(x_num, x_cat)
+        features = (tokens - tok.positions)[:, 1:]
+    assert torch.isfinite(tokens).all()
+    torch.testing.assert_close(features[0, 1], tok.numerical_missing[1])
+    torch.testing.assert_close(features[1, 0], tok.numerical_missing[0])
+    # a missing value is not the same as a zero
+    assert not torch.allclose(features[1, 0], features[2, 0])
+    # the observed value of row 0 is unaffected by the NaN beside it
+    torch.testing.assert_close(features[0, 0], 0.5 * tok.numerical.weight[0] + tok.numerical.bias[0])
+
+
+def test_missing_value_in_encoder_gives_finite_output():
+    encoder = build_encoder(_spec())
+    x_num, x_cat = _batch()
+    x_num[0, :] = float("nan")
+    x_num[3, 1] = float("nan")
+    with torch.no_grad():
+        out = encoder(x_num, x_cat)
+    assert torch.isfinite(out).all()
+
+
+def test_category_code_zero_selects_reserved_row():
+    tok = _tokenizer((0,), (1, 2), (4, 3), feature_index_embedding=False, feature_type_embedding=False)
+    x_num = torch.zeros(2, 1)
+    x_cat = torch.tensor([[0, 0], [2, 1]])
+    with torch.no_grad():
+        features = (tok(x_num, x_cat) - tok.positions)[:, 1:]
+    # column 1 is categorical feature 0 (rows 0..3 of the table), column 2 is feature 1 (rows 4..6)
+    torch.testing.assert_close(features[0, 1], tok.categorical.weight[0] + tok.categorical_bias[0])
+    torch.testing.assert_close(features[0, 2], tok.categorical.weight[4] + tok.categorical_bias[1])
+    torch.testing.assert_close(features[1, 1], tok.categorical.weight[2] + tok.categorical_bias[0])
+    torch.testing.assert_close(features[1, 2], tok.categorical.weight[5] + tok.categorical_bias[1])
+    assert not torch.allclose(features[0, 1], features[1, 1])
+
+
+def test_tokenizer_shape_and_cls_first():
+    tok = _tokenizer((0, 2), (1,), (4,), n_cls_tokens=2)
+    x_num, x_cat = _batch(n_num=2, cardinalities=(4,))
+    with torch.no_grad():
+        tokens = tok(x_num, x_cat)
+    assert tokens.shape == (6, 2 + 3, 8)
+    torch.testing.assert_close(tokens[:, :2], (tok.cls + tok.positions[:2]).expand(6, -1, -1))
+
+
+def test_sinusoidal_positions():
+    table = sinusoidal_positions(5, 8)
+    assert table.shape == (5, 8)
+    torch.testing.assert_close(table[0, 0::2], torch.zeros(4))
+    torch.testing.assert_close(table[0, 1::2], torch.ones(4))
+    assert torch.allclose(table[3, 0], torch.sin(torch.tensor(3.0)))  # frequency 1 at index 0
+    # base 100 (the reference's): second frequency is 100 ** (-2 / 8)
+    assert torch.allclose(table[1, 2], torch.sin(torch.tensor(100.0 ** (-2 / 8))))
+
+
+def test_tokenizer_rejects_wrong_cardinalities():
+    with pytest.raises(ValueError, match="cardinalities"):
+        _tokenizer((0,), (1, 2), (4,))
+
+
+# ---------------------------------------------------------------- encoder
+
+
+def test_encoder_with_context_sees_cls_and_context_tokens():
+    """With zero blocks the encoder is tokenizer + final LayerNorm: the context view must be
+    exactly CLS followed by the selected feature tokens (feature index j -> token 1 + j)."""
+    encoder = build_encoder(_spec(n_layers=0))
+    x_num, x_cat = _batch()
+    context = torch.tensor([[[0, 4]] * 6, [[3, 1]] * 6])  # (V=2, B=6, n_ctx=2)
+    with torch.no_grad():
+        tokens = encoder.tokenizer(x_num, x_cat)
+        out = encoder(x_num, x_cat, context)
+        norm = encoder.transformer.norm
+    assert out.shape == (2 * 6, 1 + 2, 8)
+    torch.testing.assert_close(out[:6], norm(tokens[:, [0, 1, 5]]))
+    torch.testing.assert_close(out[6:], norm(tokens[:, [0, 4, 2]]))
+
+
+def test_encoder_rows_are_independent():
+    encoder = build_encoder(_spec()).eval()
+    x_num, x_cat = _batch(batch=8)
+    with torch.no_grad():
+        full = encoder(x_num, x_cat)
+        half = encoder(x_num[:3], x_cat[:3])
+    torch.testing.assert_close(full[:3], half)
+
+
+# ---------------------------------------------------------------- predictors
+
+
+@pytest.mark.parametrize("predictor", ["transformer", "mlp"])
+@pytest.mark.parametrize("num_encs,num_preds,n_cls", [(1, 1, 1), (2, 3, 1), (3, 2, 2)])
+def test_predictor_output_shape(predictor, num_encs, num_preds, n_cls):
+    """Both predictors return ``(P * V * B, n_trgt, d_model)``, also for several context views
+    (the reference crashed for ``num_encs > 1`` and for its MLP predictor)."""
+    D = 8
+    sampler = MaskSampler(
+        n_features=D, min_ctx_share=0.2, max_ctx_share=0.3, min_trgt_share=0.2, max_trgt_share=0.3,
+        num_preds=num_preds, num_encs=num_encs,
+    )
+    spec = _spec(
+        numerical=tuple(range(0, D, 2)), categorical=tuple(range(1, D, 2)), cardinalities=(3, 3, 3, 3),
+        predictor=predictor, n_cls_tokens=n_cls, max_context_size=sampler.max_context_size,
+    )
+    torch.manual_seed(0)
+    student = build_student(spec)
+    target = make_target_encoder(student.encoder)
+    x_num, x_cat = _batch(batch=5, n_num=4, cardinalities=(3, 3, 3, 3))
+    size_gen, index_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+    context, targets = sampler.sample(5, size_generator=size_gen, index_generator=index_gen)
+    n_trgt = targets.shape[2]
+    predicted = student(x_num, x_cat, context, targets)
+    expected = target_tokens(target, x_num, x_cat, targets, n_views=num_encs, normalize=True)
+    assert predicted.shape == expected.shape == (num_preds * num_encs * 5, n_trgt, 8)
+    loss = F.mse_loss(predicted, expected)
+    loss.backward()
+    assert torch.isfinite(loss)
+    grads = [p.grad for p in student.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_mlp_predictor_varying_context_size():
+    torch.manual_seed(0)
+    D, max_ctx = 6, 4
+    predictor = MLPPredictor(
+        d_model=8, n_features=D, n_cls_tokens=1, max_context_size=max_ctx, hidden_dim=8, dropout=0.0, activation="gelu"
+    )
+    for n_ctx in range(1, max_ctx + 1):
+        for n_views in (1, 2):
+            encoded = torch.randn(n_views * 3, 1 + n_ctx, 8)
+            context = torch.zeros(n_views, 3, n_ctx, dtype=torch.long)
+            targets = torch.tensor([[[4, 5]] * 3, [[5, 0]] * 3])  # (P=2, B=3, n_trgt=2)
+            out = predictor(encoded, context, targets)
+            assert out.shape == (2 * n_views * 3, 2, 8)
+            assert torch.isfinite(out).all()
+
+
+def test_mlp_predictor_is_one_mlp_per_feature():
+    """Target slot ``t`` of a row holds the output of feature ``targets[t]``'s MLP: the same
+    feature predicted in two slots gives the same vector."""
+    torch.manual_seed(0)
+    predictor = MLPPredictor(
+        d_model=8, n_features=5, n_cls_tokens=1, max_context_size=2, hidden_dim=8, dropout=0.0, activation="gelu"
+    )
+    encoded = torch.randn(2, 3, 8)
+    context = torch.zeros(1, 2, 2, dtype=torch.long)
+    targets = torch.tensor([[[3, 4], [4, 1]], [[4, 3], [1, 4]]])  # (P=2, B=2, 2)
+    with torch.no_grad():
+        out = predictor(encoded, context, targets)
+    # rows: (p=0,b=0), (p=0,b=1), (p=1,b=0), (p=1,b=1)
+    torch.testing.assert_close(out[0, 0], out[2, 1])  # feature 3 of row 0
+    torch.testing.assert_close(out[0, 1], out[2, 0])  # feature 4 of row 0
+    torch.testing.assert_close(out[1, 0], out[3, 1])  # feature 4 of row 1
+    assert not torch.allclose(out[0, 0], out[0, 1])
+
+
+def test_predictors_order_matches_target_tokens():
+    """Predictor rows and target rows are paired in the same (target set, view, row) order."""
+    torch.manual_seed(0)
+    spec = _spec(n_layers=0)
+    target = make_target_encoder(build_encoder(spec))
+    x_num, x_cat = _batch(batch=3)
+    targets = torch.tensor([[[0], [1], [2]], [[3], [4], [0]]])  # (P=2, B=3, 1)
+    out = target_tokens(target, x_num, x_cat, targets, n_views=2, normalize=False)
+    with torch.no_grad():
+        hidden = target(x_num, x_cat)[:, 1:]
+    assert out.shape == (2 * 2 * 3, 1, 8)
+    for p in range(2):
+        for v in range(2):
+            for b in range(3):
+                torch.testing.assert_close(out[(p * 2 + v) * 3 + b, 0], hidden[b, targets[p, b, 0]])
+
+
+# ---------------------------------------------------------------- JEPA pair
+
+
+def test_target_tokens_in_eval_mode_without_grad():
+    torch.manual_seed(0)
+    student = build_student(_spec(dropout=0.5))
+    student.train()
+    target = make_target_encoder(student.encoder)
+    assert not target.training and not any(module.training for module in target.modules())
+    x_num, x_cat = _batch()
+    targets = torch.tensor([[[0, 2]] * 6])
+    first = target_tokens(target, x_num, x_cat, targets, n_views=1, normalize=False)
+    second = target_tokens(target, x_num, x_cat, targets, n_views=1, normalize=False)
+    torch.testing.assert_close(first, second, rtol=0, atol=0)
+    assert not first.requires_grad and first.grad_fn is None
+    # the student (training mode, dropout 0.5) is noisy: the equality above is not trivial
+    with torch.no_grad():
+        assert not torch.equal(student.encoder(x_num, x_cat), student.encoder(x_num, x_cat))
+
+
+def test_target_tokens_layer_norm():
+    target = make_target_encoder(build_encoder(_spec()))
+    x_num, x_cat = _batch()
+    targets = torch.tensor([[[0, 1, 2]] * 6])
+    normed = target_tokens(target, x_num, x_cat, targets, n_views=1, normalize=True)
+    torch.testing.assert_close(normed.mean(-1), torch.zeros(6, 3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(normed.var(-1, unbiased=False), torch.ones(6, 3), atol=1e-3, rtol=0)
+
+
+def test_ema_update_formula():
+    torch.manual_seed(0)
+    source = build_encoder(_spec())
+    target = make_target_encoder(build_encoder(_spec()))
+    before = copy.deepcopy(target.state_dict())
+    momentum = 0.9
+    ema_update(target, source, momentum)
+    for (name, new), (_, src) in zip(target.named_parameters(), source.named_parameters()):
+        expected = momentum * before[name] + (1 - momentum) * src.detach()
+        torch.testing.assert_close(new, expected, rtol=1e-6, atol=1e-7)
+    # momentum 1 leaves the target alone, 0 copies the source
+    ema_update(target, source, 1.0)
+    frozen = copy.deepcopy(target.state_dict())
+    assert all(torch.equal(frozen[k], v) for k, v in target.state_dict().items())
+    ema_update(target, source, 0.0)
+    for new, src in zip(target.parameters(), source.parameters()):
+        torch.testing.assert_close(new, src.detach())
+
+
+def test_target_encoder_frozen_and_not_in_optimizer():
+    torch.manual_seed(0)
+    student = build_student(_spec())
+    target = make_target_encoder(student.encoder)
+    optimizer = make_optimizer(student)
+    assert all(not p.requires_grad for p in target.parameters())
+    optimized = [id(p) for group in optimizer.param_groups for p in group["params"]]
+    assert len(optimized) == len(set(optimized)) == len(list(student.parameters()))
+    assert set(optimized) == {id(p) for p in student.parameters()}
+    assert not {id(p) for p in target.parameters()} & set(optimized)
+    # the target is a copy, not a view of the student's weights
+    assert all(t.data_ptr() != s.data_ptr() for t, s in zip(target.parameters(), student.encoder.parameters()))
+
+
+@pytest.mark.parametrize("embedding", ["periodic", "piecewise_linear"])
+def test_richer_numerical_embeddings(embedding):
+    bins = ((-3.0, -1.0, 0.0, 1.0, 3.0),) * 3 if embedding == "piecewise_linear" else None
+    encoder = build_encoder(_spec(numerical_embedding=embedding, numerical_bins=bins))
+    x_num, x_cat = _batch()
+    x_num[0, 0] = float("nan")
+    with torch.no_grad():
+        out = encoder(x_num, x_cat)
+    assert out.shape == (6, 1 + 5, 8) and torch.isfinite(out).all()

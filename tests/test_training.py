@@ -1,0 +1,398 @@
+"""Tests for sklearn_tjepa.training: schedules, optimiser groups, the loop (batches, shuffling,
+schedules applied before the first step), checkpoints and resuming, early stopping, callbacks,
+monitoring and inference."""
+
+import copy
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_tjepa import TJEPATransformer
+from sklearn_tjepa.callbacks import LinearProbe
+from sklearn_tjepa.model import ModelSpec, build_student
+from sklearn_tjepa.training import checkpoints, loop
+from sklearn_tjepa.training.checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from sklearn_tjepa.training.inference import pool_tokens
+from sklearn_tjepa.training.loop import iterations_per_epoch
+from sklearn_tjepa.training.monitoring import collapse_statistics
+from sklearn_tjepa.training.optim import make_optimizer
+from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
+
+# ---------------------------------------------------------------- schedules
+
+
+def test_warmup_cosine():
+    schedule = WarmupCosine(start=0.1, peak=1.0, final=0.01, warmup_steps=10, total_steps=110)
+    assert schedule(0) == pytest.approx(0.1)
+    assert schedule(5) == pytest.approx(0.55)
+    assert schedule(10) == pytest.approx(1.0)
+    assert schedule(60) == pytest.approx(0.01 + 0.99 * 0.5)
+    assert schedule(110) == pytest.approx(0.01)
+    assert schedule(500) == pytest.approx(0.01)  # held after the end
+    values = [schedule(step) for step in range(10, 111)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+    warmup = [schedule(step) for step in range(11)]
+    assert all(a < b for a, b in zip(warmup, warmup[1:]))
+
+
+def test_warmup_cosine_without_warmup_starts_at_peak():
+    schedule = WarmupCosine(start=0.0, peak=1.0, final=0.0, warmup_steps=0, total_steps=4)
+    assert schedule(0) == pytest.approx(1.0)
+    assert schedule(2) == pytest.approx(0.5)
+    assert schedule(4) == pytest.approx(0.0)
+
+
+def test_weight_decay_cosine():
+    schedule = Cosine(start=0.04, final=0.4, total_steps=100)
+    assert schedule(0) == pytest.approx(0.04)
+    assert schedule(50) == pytest.approx(0.22)
+    assert schedule(100) == pytest.approx(0.4)
+    assert schedule(200) == pytest.approx(0.4)
+    values = [schedule(step) for step in range(101)]
+    assert all(a <= b for a, b in zip(values, values[1:]))
+
+
+def test_momentum_linear_over_ipe_scale_times_total():
+    total, ipe_scale = 40, 1.25
+    schedule = Linear(0.996, 1.0, round(ipe_scale * total))
+    assert schedule(0) == pytest.approx(0.996)
+    assert schedule(25) == pytest.approx(0.998)
+    # at the end of training the momentum has covered 1 / ipe_scale of its range
+    assert schedule(total) == pytest.approx(0.996 + 0.004 / ipe_scale)
+    assert schedule(50) == pytest.approx(1.0) and schedule(80) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- optimiser groups
+
+
+def _spec(predictor="transformer"):
+    return ModelSpec(
+        numerical_positions=(0, 2), categorical_positions=(1,), cardinalities=(4,), d_model=8, n_layers=1,
+        n_heads=2, ffn_dim=16, dropout=0.0, activation="gelu", norm="pre", n_cls_tokens=1,
+        numerical_embedding="linear", feature_index_embedding=True, feature_type_embedding=True,
+        predictor=predictor, predictor_d_model=8, predictor_n_layers=1, predictor_n_heads=2,
+        predictor_ffn_dim=16, max_context_size=2,
+    )
+
+
+@pytest.mark.parametrize("predictor", ["transformer", "mlp"])
+def test_parameter_groups(predictor):
+    student = build_student(_spec(predictor))
+    optimizer = make_optimizer(student)
+    names = {id(p): name for name, p in student.named_parameters()}
+    decayed = {names[id(p)] for g in optimizer.param_groups if g["decay"] for p in g["params"]}
+    undecayed = {names[id(p)] for g in optimizer.param_groups if not g["decay"] for p in g["params"]}
+    assert decayed | undecayed == set(names.values()) and not decayed & undecayed
+    for name, parameter in student.named_parameters():
+        leaf = name.rsplit(".", 1)[-1]
+        if parameter.ndim < 2 or "bias" in leaf:
+            assert name in undecayed, f"{name} (biases and 1-D parameters) must not be decayed"
+    for token in ("cls", "mask_token", "numerical_missing", "index_embedding", "type_embedding"):
+        assert not any(name.endswith(token) for name in decayed)
+    assert "encoder.transformer.blocks.0.qkv.weight" in decayed
+    assert "encoder.tokenizer.categorical.weight" in decayed
+    assert {g["name"] for g in optimizer.param_groups} >= {"encoder-decay", "encoder-no-decay", "predictor-decay"}
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _fit(X, tiny_params, **overrides):
+    return TJEPATransformer(**{**tiny_params, "random_state": 0, **overrides}).fit(X)
+
+
+@pytest.fixture
+def recorded_steps(monkeypatch):
+    """Record, at every optimiser step, each group's lr and weight decay (what the step uses)."""
+    steps = []
+    original = loop.make_optimizer
+
+    def make_recording_optimizer(student):
+        optimizer = original(student)
+        step = optimizer.step
+
+        def recording_step(*args, **kwargs):
+            steps.append([(g["lr"], g["weight_decay"], g["decay"]) for g in optimizer.param_groups])
+            return step(*args, **kwargs)
+
+        optimizer.step = recording_step
+        return optimizer
+
+    monkeypatch.setattr(loop, "make_optimizer", make_recording_optimizer)
+    return steps
+
+
+def test_first_step_uses_scheduled_values(recorded_steps, X_numeric, tiny_params):
+    """The schedules are applied before every step, the first included: its lr is start_lr,
+    not AdamW's default 1e-3, and its weight decay is weight_decay (decayed groups only)."""
+    X = X_numeric[:96]
+    params = dict(start_lr=2e-4, lr=1e-2, final_lr=1e-5, warmup_epochs=1.0, weight_decay=0.05,
+                  final_weight_decay=0.5, max_epochs=2, batch_size=32)
+    est = _fit(X, tiny_params, **params)
+    ipe = iterations_per_epoch(96, 32)
+    assert len(recorded_steps) == ipe * 2 == 6
+    lr_at = WarmupCosine(2e-4, 1e-2, 1e-5, ipe, 2 * ipe)
+    wd_at = Cosine(0.05, 0.5, 2 * ipe)
+    for step, groups in enumerate(recorded_steps):
+        for lr, wd, decay in groups:
+            assert lr == pytest.approx(lr_at(step))
+            assert wd == pytest.approx(wd_at(step) if decay else 0.0)
+    assert recorded_steps[0][0][0] == pytest.approx(2e-4)
+    # history holds the values of each epoch's last step
+    assert est.history_[-1]["lr"] == pytest.approx(lr_at(2 * ipe - 1))
+    assert est.history_[-1]["weight_decay"] == pytest.approx(wd_at(2 * ipe - 1))
+
+
+def test_history_momentum_follows_schedule(X_numeric, tiny_params):
+    est = _fit(X_numeric[:96], tiny_params, max_epochs=2, batch_size=32, ema_start=0.9, ema_end=1.0, ipe_scale=1.5)
+    ipe = 3
+    momentum_at = Linear(0.9, 1.0, round(1.5 * 2 * ipe))
+    assert [h["momentum"] for h in est.history_] == pytest.approx([momentum_at(ipe - 1), momentum_at(2 * ipe - 1)])
+
+
+@pytest.mark.parametrize(
+    "n_rows,batch_size,expected",
+    [(64, 32, 2), (65, 32, 2), (66, 32, 3), (1, 32, 0), (2, 32, 1), (33, 2, 16)],
+)
+def test_iterations_per_epoch(n_rows, batch_size, expected):
+    assert iterations_per_epoch(n_rows, batch_size) == expected
+
+
+@pytest.fixture
+def recorded_batches(monkeypatch):
+    """Record the row order of every epoch and the size of every training batch."""
+    orders, sizes = [], []
+    original_batches, original_loss = loop._batches, loop._jepa_loss
+
+    def batches(order, batch_size):
+        orders.append(order.clone())
+        return original_batches(order, batch_size)
+
+    def jepa_loss(student, target_encoder, sampler, config, x_num, x_cat, *args):
+        if student.training:
+            sizes.append(max(x_num.shape[0], x_cat.shape[0]))
+        return original_loss(student, target_encoder, sampler, config, x_num, x_cat, *args)
+
+    monkeypatch.setattr(loop, "_batches", batches)
+    monkeypatch.setattr(loop, "_jepa_loss", jepa_loss)
+    return orders, sizes
+
+
+def test_last_batch_of_one_row_is_dropped(recorded_batches, recorded_steps, X_numeric, tiny_params):
+    orders, sizes = recorded_batches
+    _fit(X_numeric[:65], tiny_params, batch_size=32, max_epochs=2)
+    assert sizes == [32, 32, 32, 32]
+    assert len(recorded_steps) == 4
+
+
+def test_last_batch_of_two_rows_is_kept(recorded_batches, X_numeric, tiny_params):
+    orders, sizes = recorded_batches
+    _fit(X_numeric[:66], tiny_params, batch_size=32, max_epochs=1)
+    assert sizes == [32, 32, 2]
+
+
+def test_data_shuffled_every_epoch(recorded_batches, X_numeric, tiny_params):
+    orders, _ = recorded_batches
+    _fit(X_numeric[:100], tiny_params, max_epochs=3)
+    assert len(orders) == 3
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(100))
+        assert not torch.equal(order, torch.arange(100))
+    assert not torch.equal(orders[0], orders[1]) and not torch.equal(orders[1], orders[2])
+
+
+def test_loss_decreases_on_structured_data(tiny_params):
+    """A sanity check of the whole step: on rows with strongly related columns, the JEPA loss
+    goes down over a few epochs."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(256, 1))
+    X = np.hstack([z, 2 * z, -z, z + 0.01 * rng.normal(size=(256, 1)), z**2])
+    est = _fit(X, tiny_params, max_epochs=6, lr=5e-3, warmup_epochs=0.5)
+    losses = [h["loss"] for h in est.history_]
+    assert all(np.isfinite(losses))
+    assert losses[-1] < losses[0]
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def test_checkpoint_written_and_loads_weights_only(tmp_path, X_numeric, tiny_params):
+    est = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=2)
+    assert sorted(os.listdir(tmp_path)) == [CHECKPOINT_NAME]  # no temporary file left behind
+    state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    assert state["epoch"] == 2 and len(state["history"]) == 2
+    assert {"student", "target", "optimizer", "fingerprint"} <= set(state)
+    for name, tensor in est.encoder_.state_dict().items():
+        assert torch.equal(state["target"][name], tensor)
+
+
+def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path, {"epoch": 1, "weights": torch.ones(3)})
+
+    def crashing_save(obj, stream, *args, **kwargs):
+        stream.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints.torch, "save", crashing_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(tmp_path, {"epoch": 2, "weights": torch.zeros(3)})
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == [CHECKPOINT_NAME]
+    state = load_checkpoint(tmp_path)
+    assert state["epoch"] == 1 and torch.equal(state["weights"], torch.ones(3))
+    assert load_checkpoint(tmp_path / "nothing-here") is None
+
+
+class _Interrupt:
+    """A callback that raises at the end of epoch ``at``, like a crash or Ctrl-C mid-training."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_end(self, record, encoder):
+        if record["epoch"] == self.at:
+            raise KeyboardInterrupt(f"interrupted at epoch {self.at}")
+
+
+def test_resume_after_interruption_is_bit_identical(tmp_path, X_numeric, tiny_params):
+    """The run crashes during epoch 2 (before its checkpoint), restarts from epoch 1's checkpoint
+    and ends with exactly the uninterrupted run's encoder: weights, optimiser state, data-order
+    and mask generators and the global RNG (dropout) are all restored."""
+    params = dict(max_epochs=3, dropout=0.1, checkpoint_every=1)
+    uninterrupted = _fit(X_numeric, tiny_params, **params)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(X_numeric, tiny_params, **params, checkpoint_dir=tmp_path, callbacks=[_Interrupt(2)])
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["epoch"] == 1
+    resumed = _fit(X_numeric, tiny_params, **params, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.n_iter_ == 3
+    np.testing.assert_array_equal(resumed.transform(X_numeric), uninterrupted.transform(X_numeric))
+    assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in uninterrupted.history_]
+
+
+def test_resume_of_finished_run_does_not_train(tmp_path, recorded_steps, X_numeric, tiny_params):
+    first = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path)
+    n_steps = len(recorded_steps)
+    again = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, resume=True)
+    assert len(recorded_steps) == n_steps
+    np.testing.assert_array_equal(again.transform(X_numeric), first.transform(X_numeric))
+
+
+def test_resume_with_other_settings_raises(tmp_path, X_numeric, tiny_params):
+    _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=1)
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=2, resume=True, lr=5e-3)
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        _fit(X_numeric[:, :4], tiny_params, checkpoint_dir=tmp_path, max_epochs=2, resume=True)
+
+
+def test_resume_may_extend_max_epochs(tmp_path, X_numeric, tiny_params):
+    _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=1)
+    resumed = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=2, resume=True)
+    assert resumed.n_iter_ == 2 and resumed.history_[0]["epoch"] == 1
+
+
+# ---------------------------------------------------------------- early stopping and callbacks
+
+
+def test_early_stopping_on_held_out_share(X_numeric, tiny_params):
+    est = _fit(X_numeric, tiny_params, early_stopping=True, validation_fraction=0.2, max_epochs=3)
+    assert all("valid_loss" in record and np.isfinite(record["valid_loss"]) for record in est.history_)
+    losses = [record["valid_loss"] for record in est.history_]
+    assert est.best_epoch_ == 1 + int(np.argmin(losses))
+
+
+def test_early_stopping_with_eval_set(X_numeric, tiny_params):
+    est = TJEPATransformer(**tiny_params, random_state=0).fit(X_numeric[:90], eval_set=X_numeric[90:])
+    assert [("valid_loss" in record) for record in est.history_] == [True, True]
+    assert est.best_epoch_ in (1, 2)
+
+
+def test_no_validation_without_early_stopping(X_numeric, tiny_params):
+    est = _fit(X_numeric, tiny_params)
+    assert est.best_epoch_ is None
+    assert not any("valid_loss" in record for record in est.history_)
+
+
+def test_patience_stops_and_keeps_best_encoder(monkeypatch, X_numeric, tiny_params):
+    """Validation losses 1, 2, 3, ... : with patience 2 training stops after epoch 3 and the
+    returned encoder is the target encoder of epoch 1."""
+    losses = iter([1.0, 2.0, 3.0, 4.0, 5.0])
+    monkeypatch.setattr(loop, "_validation_loss", lambda run, x_num, x_cat: next(losses))
+    snapshots = {}
+
+    class Snapshot:
+        def on_epoch_end(self, record, encoder):
+            snapshots[record["epoch"]] = copy.deepcopy(encoder.state_dict())
+
+    est = _fit(X_numeric, tiny_params, early_stopping=True, patience=2, max_epochs=5, callbacks=[Snapshot()])
+    assert est.n_iter_ == 3 and len(est.history_) == 3 and est.best_epoch_ == 1
+    for name, tensor in est.encoder_.state_dict().items():
+        assert torch.equal(tensor, snapshots[1][name])
+    assert any(not torch.equal(snapshots[3][k], v) for k, v in snapshots[1].items())
+
+
+def test_callback_returning_true_stops_training(X_numeric, tiny_params):
+    class StopAfterOne:
+        def on_epoch_end(self, record, encoder):
+            return True
+
+    est = _fit(X_numeric, tiny_params, max_epochs=3, callbacks=[StopAfterOne()])
+    assert est.n_iter_ == 1 and len(est.history_) == 1
+
+
+def test_callbacks_see_the_target_encoder_in_eval_mode(X_numeric, tiny_params):
+    seen = []
+
+    class Spy:
+        def on_epoch_end(self, record, encoder):
+            seen.append((record["epoch"], encoder.training, any(p.requires_grad for p in encoder.parameters())))
+
+    _fit(X_numeric, tiny_params, callbacks=[Spy()])
+    assert seen == [(1, False, False), (2, False, False)]
+
+
+def test_linear_probe_adds_probe_score(binary_problem, tiny_params):
+    X, y = binary_problem
+    probe = LinearProbe(X[:80], y[:80], X[80:120], y[80:120], every=1)
+    est = TJEPATransformer(**tiny_params, random_state=0, callbacks=[probe]).fit(X)
+    scores = [record["probe_score"] for record in est.history_]
+    assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
+    assert max(scores) > 0.6  # the label is linear in the inputs
+
+
+def test_linear_probe_every_and_regression(binary_problem, tiny_params):
+    X, y = binary_problem
+    probe = LinearProbe(X[:80], X[:80, 0], X[80:], X[80:, 0], every=2, regression=True)
+    est = TJEPATransformer(**tiny_params, random_state=0, callbacks=[probe]).fit(X)
+    assert "probe_score" not in est.history_[0]
+    assert np.isfinite(est.history_[1]["probe_score"])
+    with pytest.raises(ValueError, match="every"):
+        LinearProbe(X, y, X, y, every=0)
+
+
+def test_callback_without_on_epoch_end_is_rejected(X_numeric, tiny_params):
+    with pytest.raises(TypeError, match="on_epoch_end"):
+        _fit(X_numeric, tiny_params, callbacks=[object()])
+
+
+# ---------------------------------------------------------------- monitoring and inference
+
+
+def test_collapse_statistics():
+    rng = np.random.default_rng(0)
+    spread = collapse_statistics(torch.from_numpy(rng.normal(size=(200, 8))))
+    assert spread["effective_rank"] > 7.0 and spread["embedding_std"] == pytest.approx(1.0, abs=0.15)
+    line = torch.from_numpy(rng.normal(size=(200, 1)) * np.ones((1, 8)))
+    assert collapse_statistics(line)["effective_rank"] == pytest.approx(1.0, abs=1e-6)
+    constant = collapse_statistics(torch.ones(10, 4))
+    assert constant["embedding_std"] == 0.0 and math.isfinite(constant["effective_rank"])
+
+
+def test_pool_tokens():
+    tokens = torch.arange(2 * 4 * 3, dtype=torch.float32).reshape(2, 4, 3)
+    assert pool_tokens(tokens, "flatten", 1).shape == (2, 12)
+    torch.testing.assert_close(pool_tokens(tokens, "cls", 1), tokens[:, 0])
+    torch.testing.assert_close(pool_tokens(tokens, "mean", 2), tokens[:, 2:].mean(1))
