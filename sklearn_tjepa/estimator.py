@@ -466,6 +466,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.model_spec_ = self._model_spec(train_table, sampler)
         config = self._train_config(seed)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
+        callbacks = list(self.callbacks or ())
+        for callback in callbacks:
+            if hasattr(callback, "on_train_begin"):
+                callback.on_train_begin(self)
         if self.backend == "torchrun":
             from sklearn_tjepa.distributed import train_distributed
 
@@ -488,7 +492,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 train_table.x_cat,
                 device=device,
                 valid=valid,
-                callbacks=self.callbacks or (),
+                callbacks=callbacks,
             )
         self._set_fitted_state(result)
         return self

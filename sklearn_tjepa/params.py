@@ -144,7 +144,11 @@ def validate_parameters(params: dict[str, Any]) -> None:
     if params["grad_clip"] is not None:
         _check_number("grad_clip", params["grad_clip"], _FLOAT, 0.0, None, "left-open")
     _check_device(params["device"])
-    if params["callbacks"] is not None:
+    if params["callbacks"]:
+        if params["backend"] != "local":
+            raise ValueError(
+                f"callbacks run in the fitting process and need backend='local', got backend={params['backend']!r}"
+            )
         for callback in params["callbacks"]:
             if not callable(getattr(callback, "on_epoch_end", None)):
                 raise TypeError(f"callbacks must have an on_epoch_end(record, encoder) method, got {callback!r}")
