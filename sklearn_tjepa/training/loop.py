@@ -110,7 +110,7 @@ def _jepa_loss(student, target_encoder, sampler, config, x_num, x_cat, generator
     )
     with autocast_for(device, config.precision):
         expected = target_tokens(
-            target_encoder, x_num, x_cat, targets, n_views=config.mask_num_encs, normalize=config.target_norm
+            target_encoder, x_num, x_cat, targets, n_views=config.mask_num_encs, norm=config.target_norm
         )
         predicted = student(x_num, x_cat, context, targets)
     return F.mse_loss(predicted.float(), expected.float())
@@ -128,7 +128,11 @@ class _Run:
         self.student = self.raw_student
         if world_size > 1:
             device_ids = [device.index] if device.type == "cuda" else None
-            self.student = torch.nn.parallel.DistributedDataParallel(self.raw_student, device_ids=device_ids)
+            # Some parameters take no part in a given table (e.g. the categorical embedding of a
+            # table without categorical columns): DDP must not wait for their gradients.
+            self.student = torch.nn.parallel.DistributedDataParallel(
+                self.raw_student, device_ids=device_ids, find_unused_parameters=True
+            )
         self.optimizer = make_optimizer(self.raw_student)
         seed = config.seed
         self.order_generator = _generator(torch.device("cpu"), seed + 1)
@@ -313,9 +317,11 @@ def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_siz
             seen += index.numel()
             step += 1
         seconds = time.perf_counter() - started
+        if world_size > 1:  # the epoch's loss over every rank's rows (equal shards), the same on all ranks
+            torch.distributed.all_reduce(running)
         record = {
             "epoch": epoch + 1,
-            "loss": float(running) / max(seen, 1),
+            "loss": float(running) / max(seen * world_size, 1),
             "lr": lr,
             "weight_decay": wd,
             "momentum": momentum,
