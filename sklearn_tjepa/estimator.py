@@ -102,8 +102,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Target sets per row.
     mask_num_encs : int, default=1
         Disjoint context sets (context encoder views) per row.
-    target_norm : bool, default=True
-        Layer-normalise the target tokens over the feature dimension (as I-JEPA).
+    target_norm : {"none", "layer", "batch"}, default="layer"
+        Normalisation of the target tokens: over each token's dimensions (``"layer"``, as
+        I-JEPA), per feature and dimension across the batch's rows (``"batch"``: the loss then
+        measures the row-to-row part of the targets only), or none (the T-JEPA reference).
     max_epochs : int, default=10
         Pretraining epochs.
     batch_size : int, default=256
@@ -239,7 +241,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         mask_max_trgt_share=0.622,
         mask_num_preds=4,
         mask_num_encs=1,
-        target_norm=True,
+        target_norm="layer",
         max_epochs=10,
         batch_size=256,
         lr=1e-3,
@@ -395,7 +397,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             ema_end=float(self.ema_end),
             ipe_scale=float(self.ipe_scale),
             grad_clip=None if self.grad_clip is None else float(self.grad_clip),
-            target_norm=bool(self.target_norm),
+            target_norm=self.target_norm,
             mask_min_ctx_share=float(self.mask_min_ctx_share),
             mask_max_ctx_share=float(self.mask_max_ctx_share),
             mask_min_trgt_share=float(self.mask_min_trgt_share),

@@ -6,6 +6,7 @@ import numbers
 from typing import Any
 
 from sklearn_tjepa.model.encoder import ACTIVATIONS, NORMS
+from sklearn_tjepa.model.jepa import TARGET_NORMS
 from sklearn_tjepa.model.predictors import PREDICTORS
 from sklearn_tjepa.model.tokenizer import NUMERICAL_EMBEDDINGS
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS
@@ -44,7 +45,7 @@ _RULES: dict[str, tuple] = {
     "mask_max_trgt_share": (_FLOAT, 0.0, 1.0),
     "mask_num_preds": (_INT, 1, None),
     "mask_num_encs": (_INT, 1, None),
-    "target_norm": (_BOOL,),
+    "target_norm": (_OPTION, TARGET_NORMS),
     "max_epochs": (_INT, 0, None),
     "batch_size": (_INT, 2, None),
     "lr": (_FLOAT, 0.0, None, "left-open"),

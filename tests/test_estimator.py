@@ -122,7 +122,7 @@ def test_transform_batch_size_does_not_change_embeddings(make, X_numeric):
         dict(numerical_scaling="minmax"),
         dict(numerical_scaling="standard", feature_index_embedding=False, feature_type_embedding=False),
         dict(precision="bf16"),
-        dict(grad_clip=1.0, target_norm=False),
+        dict(grad_clip=1.0, target_norm="none"),
     ],
     ids=lambda overrides: ",".join(f"{k}={v}" for k, v in overrides.items()),
 )

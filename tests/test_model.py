@@ -220,7 +220,7 @@ def test_predictor_output_shape(predictor, num_encs, num_preds, n_cls):
     context, targets = sampler.sample(5, size_generator=size_gen, index_generator=index_gen)
     n_trgt = targets.shape[2]
     predicted = student(x_num, x_cat, context, targets)
-    expected = target_tokens(target, x_num, x_cat, targets, n_views=num_encs, normalize=True)
+    expected = target_tokens(target, x_num, x_cat, targets, n_views=num_encs, norm="layer")
     assert predicted.shape == expected.shape == (num_preds * num_encs * 5, n_trgt, 8)
     loss = F.mse_loss(predicted, expected)
     loss.backward()
@@ -271,7 +271,7 @@ def test_predictors_order_matches_target_tokens():
     target = make_target_encoder(build_encoder(spec))
     x_num, x_cat = _batch(batch=3)
     targets = torch.tensor([[[0], [1], [2]], [[3], [4], [0]]])  # (P=2, B=3, 1)
-    out = target_tokens(target, x_num, x_cat, targets, n_views=2, normalize=False)
+    out = target_tokens(target, x_num, x_cat, targets, n_views=2, norm="none")
     with torch.no_grad():
         hidden = target(x_num, x_cat)[:, 1:]
     assert out.shape == (2 * 2 * 3, 1, 8)
@@ -292,8 +292,8 @@ def test_target_tokens_in_eval_mode_without_grad():
     assert not target.training and not any(module.training for module in target.modules())
     x_num, x_cat = _batch()
     targets = torch.tensor([[[0, 2]] * 6])
-    first = target_tokens(target, x_num, x_cat, targets, n_views=1, normalize=False)
-    second = target_tokens(target, x_num, x_cat, targets, n_views=1, normalize=False)
+    first = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="none")
+    second = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="none")
     torch.testing.assert_close(first, second, rtol=0, atol=0)
     assert not first.requires_grad and first.grad_fn is None
     # the student (training mode, dropout 0.5) is noisy: the equality above is not trivial
@@ -305,9 +305,18 @@ def test_target_tokens_layer_norm():
     target = make_target_encoder(build_encoder(_spec()))
     x_num, x_cat = _batch()
     targets = torch.tensor([[[0, 1, 2]] * 6])
-    normed = target_tokens(target, x_num, x_cat, targets, n_views=1, normalize=True)
+    normed = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="layer")
     torch.testing.assert_close(normed.mean(-1), torch.zeros(6, 3), atol=1e-5, rtol=0)
     torch.testing.assert_close(normed.var(-1, unbiased=False), torch.ones(6, 3), atol=1e-3, rtol=0)
+
+
+def test_target_tokens_batch_norm_standardises_each_feature_across_rows():
+    target = make_target_encoder(build_encoder(_spec()))
+    x_num, x_cat = _batch()
+    targets = torch.tensor([[[0, 1, 2]] * 6])
+    normed = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="batch")
+    torch.testing.assert_close(normed.mean(0), torch.zeros(3, normed.shape[-1]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(normed.std(0), torch.ones(3, normed.shape[-1]), atol=1e-3, rtol=0)
 
 
 def test_ema_update_formula():

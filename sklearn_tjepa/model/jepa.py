@@ -21,7 +21,10 @@ __all__ = [
     "make_target_encoder",
     "target_tokens",
     "ema_update",
+    "TARGET_NORMS",
 ]
+
+TARGET_NORMS = ("none", "layer", "batch")
 
 
 @dataclass(frozen=True)
@@ -157,21 +160,26 @@ def target_tokens(
     targets: torch.Tensor,
     *,
     n_views: int,
-    normalize: bool,
+    norm: str,
 ) -> torch.Tensor:
     """The target encoder's tokens at the target positions, paired with each context view.
 
-    The encoder runs in eval mode (no dropout) on all tokens.
+    The encoder runs in eval mode (no dropout) on all tokens. ``norm`` normalises the targets:
+    ``"layer"`` over each token's dimensions (as I-JEPA); ``"batch"`` standardises every
+    (feature, dimension) across the batch's rows, so that the loss measures how well the
+    row-to-row variation is predicted rather than the per-feature mean that dominates the tokens;
+    ``"none"`` leaves them as they are.
 
     Shape
     -----
     - targets: ``(P, B, n_trgt)``
     - output: ``(P * n_views * B, n_trgt, d_model)``, ordered like the predictors' output
     """
-    hidden = target_encoder(x_num, x_cat)
-    if normalize:
-        hidden = F.layer_norm(hidden, hidden.shape[-1:])
-    features = hidden[:, target_encoder.n_cls_tokens :]
+    features = target_encoder(x_num, x_cat)[:, target_encoder.n_cls_tokens :]
+    if norm == "layer":
+        features = F.layer_norm(features, features.shape[-1:])
+    elif norm == "batch":
+        features = (features - features.mean(dim=0)) / (features.std(dim=0) + 1e-6)
     n_preds, batch, n_trgt = targets.shape
     width = features.shape[-1]
     index = targets.unsqueeze(-1).expand(-1, -1, -1, width)

@@ -29,7 +29,7 @@ class TrainConfig:
     ema_end: float
     ipe_scale: float
     grad_clip: float | None
-    target_norm: bool
+    target_norm: str
     mask_min_ctx_share: float
     mask_max_ctx_share: float
     mask_min_trgt_share: float
