@@ -19,12 +19,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from sklearn_tjepa import TJEPATransformer, load_benchmark
 from sklearn_tjepa.callbacks import LinearProbe
+from sklearn_tjepa.training.monitoring import collapse_statistics
 
 
-def run_variant(name, params, bunch, *, epochs, every, probe_rows, seed):
+def run_variant(name, params, bunch, *, epochs, every, probe_rows, seed, verbose=0):
     """Pretrain one variant and return its record (probe curve, collapse statistics, timings)."""
     frame, target, splits = bunch.frame, bunch.target.to_numpy(), bunch.splits
     train = frame.iloc[splits["train"]]
@@ -42,14 +44,17 @@ def run_variant(name, params, bunch, *, epochs, every, probe_rows, seed):
     untrained_probe.on_train_begin(untrained)
     record = {"epoch": 0}
     untrained_probe.on_epoch_end(record, untrained.encoder_)
+    monitor = untrained.transform(train.iloc[np.random.default_rng(seed).permutation(len(train))[:1024]])
+    record.update(collapse_statistics(torch.from_numpy(monitor)))
     started = time.perf_counter()
-    model = TJEPATransformer(**{**params, "max_epochs": epochs, "random_state": seed, "callbacks": [probe]}).fit(train)
+    model = TJEPATransformer(**{**params, "max_epochs": epochs, "random_state": seed, "callbacks": [probe], "verbose": verbose}).fit(train)
     return {
         "variant": name,
         "params": params,
         "dataset": bunch.code,
         "seed": seed,
         "untrained_probe": record["probe_score"],
+        "untrained_collapse": {k: record[k] for k in ("embedding_std", "effective_rank")},
         "fit_seconds_with_probes": time.perf_counter() - started,
         "history": model.history_,
     }
@@ -66,6 +71,7 @@ def main():
     parser.add_argument("--probe-rows", type=int, default=8000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/sweep")
+    parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args()
 
     bunch = load_benchmark(args.dataset, data_dir=args.data_dir)
@@ -75,12 +81,13 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
         result = run_variant(name, variants[name], bunch, epochs=args.epochs, every=args.every,
-                             probe_rows=args.probe_rows, seed=args.seed)
+                             probe_rows=args.probe_rows, seed=args.seed, verbose=args.verbose)
         (out / f"{name}.json").write_text(json.dumps(result, indent=2))
         curve = " ".join(f"{h['epoch']}:{h['probe_score']:.4f}" for h in result["history"] if "probe_score" in h)
         last = result["history"][-1]
         print(
-            f"{name:24s} untrained {result['untrained_probe']:.4f} | {curve} | "
+            f"{name:24s} untrained {result['untrained_probe']:.4f} "
+            f"(std {result['untrained_collapse']['embedding_std']:.4f} rank {result['untrained_collapse']['effective_rank']:.1f}) | {curve} | "
             f"loss {last['loss']:.4f} std {last['embedding_std']:.4f} rank {last['effective_rank']:.1f} "
             f"| {last['seconds']:.1f}s/epoch",
             flush=True,
