@@ -1,0 +1,191 @@
+"""Input layers that turn ``(x_num, x_cat)`` into what a backbone reads, NaN included.
+
+``x_num`` comes from :class:`~sklearn_tjepa.preprocessing.TablePreprocessor` with NaN for a
+missing value and ``x_cat`` with code 0 for a missing or unseen category. Code 0 has its own
+embedding row, so categorical columns need nothing more; a missing numerical value never reaches
+the backbone as NaN: :class:`FlatFeatures` writes 0 and a 0/1 indicator, :class:`FeatureTokens`
+substitutes a learned per-column token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from rtdl_revisiting_models import CategoricalEmbeddings
+from torch import Tensor, nn
+
+__all__ = ["FlatFeatures", "FeatureTokens", "TabularNet"]
+
+
+def _uniform(*shape: int) -> nn.Parameter:
+    d = shape[-1]
+    return nn.Parameter(torch.empty(*shape).uniform_(-(d**-0.5), d**-0.5))
+
+
+class FlatFeatures(nn.Module):
+    """Concatenate numerical values, missing-value indicators and categorical embeddings.
+
+    The input of the MLP, ResNet and DCNv2 baselines (Gorishniy et al., 2021): numerical values
+    as they are, NaN replaced by 0, one 0/1 indicator for each column in ``missing_columns`` and
+    one embedding of size ``d_embedding`` per categorical column.
+
+    Parameters
+    ----------
+    n_num : int
+        Number of numerical columns.
+    missing_columns : sequence of int
+        Positions in ``x_num`` of the columns that get a missing-value indicator (typically the
+        columns with a NaN in the training data).
+    cat_cardinalities : sequence of int
+        Number of codes of each categorical column, the missing code 0 included.
+    d_embedding : int
+        Size of each categorical embedding.
+
+    Attributes
+    ----------
+    d_out : int
+        ``n_num + len(missing_columns) + len(cat_cardinalities) * d_embedding``.
+
+    Shape
+    -----
+    - x_num: ``(batch, n_num)``, float, NaN for missing values.
+    - x_cat: ``(batch, n_cat)``, int64 codes.
+    - Output: ``(batch, d_out)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = FlatFeatures(n_num=2, missing_columns=[1], cat_cardinalities=[3], d_embedding=4)
+    >>> m(torch.tensor([[0.5, float("nan")]]), torch.tensor([[2]])).shape
+    torch.Size([1, 7])
+    """
+
+    def __init__(
+        self,
+        *,
+        n_num: int,
+        missing_columns: Sequence[int],
+        cat_cardinalities: Sequence[int],
+        d_embedding: int,
+    ) -> None:
+        super().__init__()
+        self.register_buffer(
+            "missing_columns", torch.as_tensor(list(missing_columns), dtype=torch.long)
+        )
+        self.cat_embeddings = (
+            CategoricalEmbeddings(list(cat_cardinalities), d_embedding, bias=False)
+            if len(cat_cardinalities)
+            else None
+        )
+        self.d_out = n_num + len(missing_columns) + len(cat_cardinalities) * d_embedding
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        missing = torch.isnan(x_num)
+        parts = [
+            x_num.masked_fill(missing, 0.0),
+            missing[:, self.missing_columns].to(x_num.dtype),
+        ]
+        if self.cat_embeddings is not None:
+            parts.append(self.cat_embeddings(x_cat).flatten(1))
+        return torch.cat(parts, dim=1)
+
+
+class FeatureTokens(nn.Module):
+    """One token per column, plus an optional leading [CLS] token.
+
+    The feature tokenizer of FT-Transformer (with ``bias=True``) and of AutoInt (``bias=False``):
+    numerical column ``j`` becomes ``x_j * w_j (+ b_j)``, or the learned token ``m_j`` where
+    ``x_j`` is NaN; categorical columns use
+    :class:`rtdl_revisiting_models.CategoricalEmbeddings`.
+
+    Parameters
+    ----------
+    n_num : int
+        Number of numerical columns.
+    cat_cardinalities : sequence of int
+        Number of codes of each categorical column, the missing code 0 included.
+    d_token : int
+        Token size.
+    bias : bool, default=True
+        Add a per-column bias vector to every token.
+    cls : bool, default=False
+        Prepend a learned [CLS] token.
+
+    Attributes
+    ----------
+    n_tokens : int
+        ``int(cls) + n_num + len(cat_cardinalities)``.
+
+    Shape
+    -----
+    - x_num: ``(batch, n_num)``, float, NaN for missing values.
+    - x_cat: ``(batch, n_cat)``, int64 codes.
+    - Output: ``(batch, n_tokens, d_token)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = FeatureTokens(n_num=2, cat_cardinalities=[3], d_token=4, cls=True)
+    >>> m(torch.tensor([[0.5, float("nan")]]), torch.tensor([[0]])).shape
+    torch.Size([1, 4, 4])
+    """
+
+    def __init__(
+        self,
+        *,
+        n_num: int,
+        cat_cardinalities: Sequence[int],
+        d_token: int,
+        bias: bool = True,
+        cls: bool = False,
+    ) -> None:
+        super().__init__()
+        self.num_weight = _uniform(n_num, d_token)
+        self.num_bias = _uniform(n_num, d_token) if bias else None
+        self.num_missing = _uniform(n_num, d_token)
+        self.cat_embeddings = (
+            CategoricalEmbeddings(list(cat_cardinalities), d_token, bias=bias)
+            if len(cat_cardinalities)
+            else None
+        )
+        self.cls = _uniform(1, d_token) if cls else None
+        self.n_tokens = int(cls) + n_num + len(cat_cardinalities)
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        missing = torch.isnan(x_num)[..., None]
+        tokens = x_num.masked_fill(missing[..., 0], 0.0)[..., None] * self.num_weight
+        if self.num_bias is not None:
+            tokens = tokens + self.num_bias
+        parts = [torch.where(missing, self.num_missing, tokens)]
+        if self.cat_embeddings is not None:
+            parts.append(self.cat_embeddings(x_cat))
+        if self.cls is not None:
+            parts.insert(0, self.cls.expand(x_num.shape[0], 1, -1))
+        return torch.cat(parts, dim=1)
+
+
+class TabularNet(nn.Module):
+    """An input layer followed by a backbone: the module that skorch trains.
+
+    Parameters
+    ----------
+    features : nn.Module
+        :class:`FlatFeatures` or :class:`FeatureTokens`.
+    backbone : nn.Module
+        Maps the output of ``features`` to ``(batch, d_out)``.
+
+    Shape
+    -----
+    - x_num: ``(batch, n_num)``, float, NaN for missing values.
+    - x_cat: ``(batch, n_cat)``, int64 codes.
+    - Output: ``(batch, d_out)``: class logits or the standardized regression target.
+    """
+
+    def __init__(self, features: nn.Module, backbone: nn.Module) -> None:
+        super().__init__()
+        self.features = features
+        self.backbone = backbone
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        return self.backbone(self.features(x_num, x_cat))

@@ -1,0 +1,343 @@
+"""Preprocessing and skorch glue shared by the deep baselines.
+
+:class:`_SkorchTabularBase` validates parameters and data, encodes the table with
+:class:`~sklearn_tjepa.preprocessing.TablePreprocessor`, builds the torch module chosen by a
+subclass and trains it with skorch under a seed derived from ``random_state``.
+:class:`_ClassifierTask` and :class:`_RegressorTask` add what depends on the task: the skorch net,
+the loss, the target encoding and the prediction methods.
+"""
+
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
+from numbers import Integral
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.dataset import ValidSplit
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from sklearn_tjepa.baselines._validation import (
+    check_int,
+    check_option,
+    check_real,
+    check_validation_fraction,
+    validate_table,
+    validate_target,
+)
+from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
+
+__all__ = ["LR_SCHEDULERS"]
+
+LR_SCHEDULERS = ("constant", "cosine")
+
+# Prediction runs in eval mode, each row on its own, so a larger batch only changes the speed.
+_MIN_EVAL_BATCH_SIZE = 1024
+
+
+def _resolve_device(device) -> str:
+    """Return the torch device string for ``device`` ("auto", "cpu", "cuda", "cuda:<index>")."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    message = f"device must be 'auto', 'cpu', 'cuda' or 'cuda:<index>', got device={device!r}"
+    if not isinstance(device, str):
+        raise ValueError(message)
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(message) from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available; use 'cpu' or 'auto'")
+    if parsed.type not in ("cpu", "cuda"):
+        raise ValueError(message)
+    return device
+
+
+@contextmanager
+def _seeded_torch(seed: int, device: str):
+    """Seed torch's CPU generator (and that of the CUDA device used), then restore the caller's."""
+    parsed = torch.device(device)
+    cuda = []
+    if parsed.type == "cuda":
+        cuda = [parsed.index if parsed.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda):
+        torch.random.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
+    """Shared fit and prediction logic of the skorch-wrapped tabular networks.
+
+    Subclasses store their model parameters, check them in :meth:`_check_model_params` and build
+    the torch module in :meth:`_make_module`. The common parameters are documented on the public
+    estimators.
+    """
+
+    # fnmatch patterns of parameters trained without weight decay (skorch param_groups).
+    _no_weight_decay: tuple[str, ...] = ()
+    # Smallest batch a training step accepts (2 where BatchNorm is used).
+    _min_batch_size = 1
+
+    def __init__(
+        self,
+        *,
+        categorical_features,
+        numerical_scaling,
+        max_epochs,
+        batch_size,
+        lr,
+        weight_decay,
+        lr_scheduler,
+        validation_fraction,
+        patience,
+        device,
+        random_state,
+        verbose,
+    ):
+        self.categorical_features = categorical_features
+        self.numerical_scaling = numerical_scaling
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @abstractmethod
+    def _check_model_params(self) -> None:
+        """Raise ``TypeError``/``ValueError`` for an invalid model parameter."""
+
+    @abstractmethod
+    def _make_module(
+        self, *, n_num: int, missing_columns: list[int], cat_cardinalities: list[int], d_out: int
+    ) -> nn.Module:
+        """Build the network: ``forward(x_num, x_cat) -> (batch, d_out)``."""
+
+    @abstractmethod
+    def _encode_target(self, X, y) -> tuple[np.ndarray, int]:
+        """Validate ``y`` and return it in the form the loss takes, and the output width."""
+
+    def _check_params(self) -> str:
+        check_option("numerical_scaling", self.numerical_scaling, NUMERICAL_SCALINGS)
+        check_int("max_epochs", self.max_epochs)
+        check_int("batch_size", self.batch_size, min_value=self._min_batch_size)
+        check_real("lr", self.lr, positive=True)
+        check_real("weight_decay", self.weight_decay, positive=False)
+        check_option("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
+        check_validation_fraction(self.validation_fraction)
+        check_int("patience", self.patience)
+        if not isinstance(self.verbose, (bool, Integral)) or self.verbose < 0:
+            raise ValueError(
+                f"verbose must be a bool or a non-negative int, got verbose={self.verbose!r}"
+            )
+        self._check_model_params()
+        return _resolve_device(self.device)
+
+    def _split(self, y: np.ndarray, seed: int) -> tuple[ValidSplit | None, int]:
+        """Return skorch's train/validation split and the number of training rows it keeps."""
+        if self.validation_fraction is None:
+            split, n_train = None, y.shape[0]
+        else:
+            split = ValidSplit(
+                cv=float(self.validation_fraction),
+                stratified=is_classifier(self),
+                random_state=seed,
+            )
+            try:
+                train_rows, _ = next(split.check_cv(y).split(np.zeros(y.shape[0]), y))
+            except ValueError as exc:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} cannot split "
+                    f"n_samples={y.shape[0]} rows into training and validation rows ({exc}); pass "
+                    "more rows, another validation_fraction, or validation_fraction=None to train "
+                    "without early stopping."
+                ) from exc
+            n_train = train_rows.shape[0]
+        if n_train < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 training rows, got n_samples={y.shape[0]} "
+                f"with validation_fraction={self.validation_fraction}."
+            )
+        return split, n_train
+
+    def _callbacks(self, early_stopping: bool) -> list:
+        callbacks = []
+        if early_stopping:
+            stopping = EarlyStopping(monitor="valid_loss", patience=self.patience, load_best=True)
+            callbacks.append(("early_stopping", stopping))
+        if self.lr_scheduler == "cosine":
+            cosine = LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
+            )
+            callbacks.append(("lr_scheduler", cosine))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
+    @staticmethod
+    def _net_inputs(table: EncodedTable) -> dict[str, np.ndarray]:
+        return {"x_num": table.x_num, "x_cat": table.x_cat}
+
+    def fit(self, X, y):
+        """Fit the preprocessing and train the network, early-stopped on a validation share.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training table. DataFrame columns of dtype category, string, object or bool are
+            categorical (unless ``categorical_features`` says otherwise); NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Target.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        device = self._check_params()
+        X = validate_table(self, X, reset=True)
+        y_fit, d_out = self._encode_target(X, y)
+        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=4)
+        seed_torch, seed_split, seed_loader, seed_scaler = (int(s) for s in seeds)
+        split, n_train = self._split(y_fit if y_fit.ndim == 1 else y_fit[:, 0], seed_split)
+        self.preprocessor_ = TablePreprocessor(
+            categorical_features=self.categorical_features,
+            numerical_scaling=self.numerical_scaling,
+            random_state=seed_scaler,
+        ).fit(X)
+        table = self.preprocessor_.transform(X)
+        with _seeded_torch(seed_torch, device):
+            module = self._make_module(
+                n_num=table.x_num.shape[1],
+                missing_columns=np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist(),
+                cat_cardinalities=list(self.preprocessor_.cardinalities_),
+                d_out=d_out,
+            )
+            self.net_ = self._net_class(
+                module=module,
+                criterion=self._criterion,
+                optimizer=torch.optim.AdamW,
+                lr=self.lr,
+                optimizer__weight_decay=self.weight_decay,
+                optimizer__param_groups=[(p, {"weight_decay": 0.0}) for p in self._no_weight_decay],
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                iterator_train__shuffle=True,
+                iterator_train__generator=torch.Generator().manual_seed(seed_loader),
+                # A last batch of one row would break BatchNorm; drop it only then.
+                iterator_train__drop_last=n_train % self.batch_size == 1,
+                iterator_valid__batch_size=max(self.batch_size, _MIN_EVAL_BATCH_SIZE),
+                train_split=split,
+                callbacks=self._callbacks(early_stopping=split is not None),
+                device=device,
+                verbose=int(bool(self.verbose)),
+            )
+            self.net_.fit(self._net_inputs(table), y_fit)
+        return self
+
+    def _net_output(self, X, method: str) -> np.ndarray:
+        """Run ``net_.<method>`` on ``X``; the caller's torch random state is left untouched."""
+        check_is_fitted(self)
+        X = validate_table(self, X, reset=False)
+        inputs = self._net_inputs(self.preprocessor_.transform(X))
+        # Every DataLoader iteration draws a base seed from the global generator.
+        with torch.random.fork_rng(devices=[]):
+            return getattr(self.net_, method)(inputs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
+
+class _ClassifierTask(ClassifierMixin):
+    """Classification: cross-entropy on logits, labels encoded to ``0..n_classes-1``.
+
+    Attributes set in ``fit``: ``classes_``.
+    """
+
+    _net_class = NeuralNetClassifier
+    _criterion = nn.CrossEntropyLoss
+
+    def _encode_target(self, X, y):
+        y = validate_target(self, X, y, numeric=False)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        return encoder.transform(y).astype(np.int64), len(self.classes_)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return self._net_output(X, "predict_proba").astype(np.float64)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+
+class _RegressorTask(RegressorMixin):
+    """Regression: mean squared error on the standardized target.
+
+    Attributes set in ``fit``: ``y_mean_`` and ``y_scale_`` (the target's training mean and
+    standard deviation).
+    """
+
+    _net_class = NeuralNetRegressor
+    _criterion = nn.MSELoss
+
+    def _encode_target(self, X, y):
+        y = validate_target(self, X, y, numeric=True).astype(np.float64)
+        self.y_mean_ = float(y.mean())
+        std = float(y.std())
+        self.y_scale_ = std if std > 0 else 1.0
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None], 1
+
+    def predict(self, X):
+        """Predicted target.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        z = self._net_output(X, "predict")[:, 0].astype(np.float64)
+        return z * self.y_scale_ + self.y_mean_
