@@ -381,7 +381,7 @@ def no_training(monkeypatch):
     [
         (dict(mask_min_ctx_share=0.5, mask_max_ctx_share=0.3), ValueError, "mask_min_ctx_share"),
         (dict(mask_min_trgt_share=0.7, mask_max_trgt_share=0.6), ValueError, "mask_min_trgt_share"),
-        (dict(mask_min_ctx_share=0.6, mask_max_ctx_share=0.7, mask_min_trgt_share=0.5), ValueError, "mask shares cannot fit"),
+        (dict(mask_min_ctx_share=0.6, mask_max_ctx_share=0.7, mask_min_trgt_share=0.5, mask_max_trgt_share=0.6), ValueError, "mask shares cannot fit"),
         (dict(mask_num_encs=3, mask_min_ctx_share=0.3, mask_max_ctx_share=0.4, mask_min_trgt_share=0.2), ValueError, "mask_num_encs"),
         (dict(mask_min_ctx_share=1.5), ValueError, "mask_min_ctx_share"),
         (dict(n_heads=3), ValueError, "n_heads"),
