@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Sequence
 
 import torch
@@ -152,7 +153,9 @@ class FeatureTokenizer(nn.Module):
         if kind == "piecewise_linear":
             if bins is None:
                 raise ValueError("numerical_embedding='piecewise_linear' needs numerical_bins")
-            return PiecewiseLinearEmbeddings(bins, d_model, activation=False, version="B")
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*has just two bin edges", category=UserWarning)
+                return PiecewiseLinearEmbeddings(bins, d_model, activation=False, version="B")
         raise ValueError(f"numerical_embedding must be one of {NUMERICAL_EMBEDDINGS}, got {kind!r}")
 
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
