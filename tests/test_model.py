@@ -361,3 +361,22 @@ def test_richer_numerical_embeddings(embedding):
     with torch.no_grad():
         out = encoder(x_num, x_cat)
     assert out.shape == (6, 1 + 5, 8) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    "numerical, categorical, cardinalities",
+    [((0, 1, 2), (), ()), ((), (0, 1), (4, 3)), ((0, 2, 3), (1, 4), (4, 3))],
+    ids=["numerical-only", "categorical-only", "mixed"],
+)
+def test_every_student_parameter_gets_a_gradient(numerical, categorical, cardinalities):
+    """DistributedDataParallel (without find_unused_parameters) needs every parameter in every step:
+    a table without categorical (or numerical) columns must not create unused embedding tables."""
+    spec = _spec(numerical=numerical, categorical=categorical, cardinalities=cardinalities)
+    torch.manual_seed(0)
+    student = build_student(spec)
+    x_num, x_cat = _batch(n_num=len(numerical), cardinalities=cardinalities)
+    sampler = MaskSampler(n_features=spec.n_features, min_ctx_share=0.3, max_ctx_share=0.4, min_trgt_share=0.3, max_trgt_share=0.4)
+    context, targets = sampler.sample(6, size_generator=torch.Generator().manual_seed(0), index_generator=torch.Generator().manual_seed(1))
+    student(x_num, x_cat, context, targets).sum().backward()
+    missing = [name for name, p in student.named_parameters() if p.grad is None]
+    assert missing == []

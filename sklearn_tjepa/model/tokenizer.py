@@ -115,8 +115,8 @@ class FeatureTokenizer(nn.Module):
         order = torch.as_tensor(list(numerical_positions) + list(categorical_positions), dtype=torch.long)
         self.register_buffer("input_order", torch.argsort(order), persistent=False)
         self.register_buffer("feature_types", (self.input_order >= n_num).long(), persistent=False)
-        self.numerical = self._numerical_module(numerical_embedding, n_num, d_model, numerical_bins)
-        self.numerical_missing = nn.Parameter(torch.empty(n_num, d_model).uniform_(-bound, bound))
+        self.numerical = self._numerical_module(numerical_embedding, n_num, d_model, numerical_bins) if n_num else None
+        self.numerical_missing = nn.Parameter(torch.empty(n_num, d_model).uniform_(-bound, bound)) if n_num else None
         self.register_buffer(
             "category_offsets",
             torch.as_tensor([0, *list(cardinalities)[:-1]], dtype=torch.long).cumsum(0)
@@ -124,9 +124,11 @@ class FeatureTokenizer(nn.Module):
             else torch.zeros(0, dtype=torch.long),
             persistent=False,
         )
-        self.categorical = nn.Embedding(max(1, int(sum(cardinalities))), d_model)
-        nn.init.uniform_(self.categorical.weight, -bound, bound)
-        self.categorical_bias = nn.Parameter(torch.empty(n_cat, d_model).uniform_(-bound, bound))
+        self.categorical = self.categorical_bias = None
+        if n_cat:
+            self.categorical = nn.Embedding(int(sum(cardinalities)), d_model)
+            nn.init.uniform_(self.categorical.weight, -bound, bound)
+            self.categorical_bias = nn.Parameter(torch.empty(n_cat, d_model).uniform_(-bound, bound))
         self.cls = nn.Parameter(torch.empty(n_cls_tokens, d_model).uniform_(-bound, bound))
         self.index_embedding = (
             nn.Parameter(torch.empty(self.n_features, d_model).uniform_(-bound, bound))
@@ -146,8 +148,6 @@ class FeatureTokenizer(nn.Module):
     def _numerical_module(kind, n_num, d_model, bins):
         if kind == "linear":
             return _LinearNumericalEmbedding(n_num, d_model)
-        if n_num == 0:
-            return _LinearNumericalEmbedding(0, d_model)
         if kind == "periodic":
             return PeriodicEmbeddings(n_num, d_model, lite=False)
         if kind == "piecewise_linear":
@@ -181,11 +181,11 @@ class FeatureTokenizer(nn.Module):
         """
         batch = max(x_num.shape[0], x_cat.shape[0])
         parts = []
-        if x_num.shape[1]:
+        if self.numerical is not None:
             missing = torch.isnan(x_num)
             values = self.numerical(torch.where(missing, torch.zeros_like(x_num), x_num))
             parts.append(torch.where(missing.unsqueeze(-1), self.numerical_missing, values))
-        if x_cat.shape[1]:
+        if self.categorical is not None:
             parts.append(self.categorical(x_cat + self.category_offsets) + self.categorical_bias)
         features = torch.cat(parts, dim=1).index_select(1, self.input_order)
         if self.index_embedding is not None:

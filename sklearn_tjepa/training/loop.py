@@ -128,11 +128,7 @@ class _Run:
         self.student = self.raw_student
         if world_size > 1:
             device_ids = [device.index] if device.type == "cuda" else None
-            # Some parameters take no part in a given table (e.g. the categorical embedding of a
-            # table without categorical columns): DDP must not wait for their gradients.
-            self.student = torch.nn.parallel.DistributedDataParallel(
-                self.raw_student, device_ids=device_ids, find_unused_parameters=True
-            )
+            self.student = torch.nn.parallel.DistributedDataParallel(self.raw_student, device_ids=device_ids)
         self.optimizer = make_optimizer(self.raw_student)
         seed = config.seed
         self.order_generator = _generator(torch.device("cpu"), seed + 1)
