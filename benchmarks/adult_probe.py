@@ -41,7 +41,7 @@ def linear_head():
 
 def mlp_head(seed: int):
     """The MLP probe: one hidden layer of 128 units, early stopping on 10% of the train rows."""
-    return MLPClassifier((128,), early_stopping=True, random_state=seed, max_iter=200)
+    return MLPClassifier(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)
 
 
 def probe_pipeline(head, **tjepa_params) -> Pipeline:

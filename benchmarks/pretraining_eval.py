@@ -36,11 +36,11 @@ def probes(regression: bool, seed: int) -> dict:
     if regression:
         return {
             "linear": make_pipeline(StandardScaler(), Ridge()),
-            "mlp": make_pipeline(StandardScaler(), MLPRegressor((128,), early_stopping=True, random_state=seed, max_iter=200)),
+            "mlp": make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)),
         }
     return {
         "linear": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-        "mlp": make_pipeline(StandardScaler(), MLPClassifier((128,), early_stopping=True, random_state=seed, max_iter=200)),
+        "mlp": make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)),
     }
 
 
@@ -60,7 +60,7 @@ def evaluate(bunch, params: dict, seed: int) -> dict:
     representations = {"raw": raw.transform(frame)}
     fit_seconds = {}
     history = None
-    for name, epochs in (("untrained", 0), ("pretrained", params.get("max_epochs", 10))):
+    for name, epochs in (("untrained", 0), ("pretrained", params.get("max_epochs", TJEPATransformer().max_epochs))):
         started = time.perf_counter()
         tjepa = TJEPATransformer(**{**params, "max_epochs": epochs, "random_state": seed}).fit(frame.iloc[train])
         fit_seconds[name] = time.perf_counter() - started
