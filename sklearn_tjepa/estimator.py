@@ -34,7 +34,12 @@ def resolve_device(device: str) -> torch.device:
 
 
 def _piecewise_linear_bins(x_num: np.ndarray, n_bins: int) -> tuple[tuple[float, ...], ...]:
-    """Quantile bin edges per numerical column (NaN ignored), for piecewise-linear embeddings."""
+    """Quantile bin edges per numerical column (NaN ignored), for piecewise-linear embeddings.
+
+    ``rtdl_num_embeddings.compute_bins`` rejects NaN, constant columns and fewer rows than bins; a
+    transformer must accept all three, so edges are taken from the non-missing values here, and a
+    constant (or all-missing) column gets one bin around its value.
+    """
     edges = []
     for column in x_num.T:
         values = column[~np.isnan(column)]

@@ -18,8 +18,8 @@ PRECISIONS = ("32", "bf16")
 BACKENDS = ("local", "torchrun")
 DATA_PLACEMENTS = ("auto", "always", "never")
 
-# name -> (kind, low, high, closed): numbers are checked as kind within [low, high]
-# ("left" open/closed ends as in the tuples' last entry), strings against a tuple of options.
+# name -> rule. Numbers: (kind, low, high[, ends]) with ends "closed" (default), "left-open",
+# "right-open" or "open"; None means unbounded. Options: (_OPTION, allowed strings). Bools: (_BOOL,).
 _INT, _FLOAT, _OPTION, _BOOL = "int", "float", "option", "bool"
 _RULES: dict[str, tuple] = {
     "d_model": (_INT, 1, None),
