@@ -349,14 +349,13 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _encode(self, X, *, reset: bool) -> EncodedTable:
         frame = as_frame(X)
         validate_data(self, X, reset=reset, skip_check_array=True)
-        X = frame
         if reset:
             self.preprocessor_ = TablePreprocessor(
                 categorical_features=self.categorical_features,
                 numerical_scaling=self.numerical_scaling,
                 random_state=0,
-            ).fit(X)
-        return self.preprocessor_.transform(X)
+            ).fit(frame)
+        return self.preprocessor_.transform(frame)
 
     def _model_spec(self, table: EncodedTable, sampler: MaskSampler) -> ModelSpec:
         preprocessor = self.preprocessor_
