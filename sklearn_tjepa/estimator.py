@@ -17,20 +17,11 @@ from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_fram
 from sklearn_tjepa.training.config import TrainConfig
 from sklearn_tjepa.training.inference import embed
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
+from sklearn_tjepa.validation import resolve_device
 
 __all__ = ["TJEPATransformer"]
 
 logger = logging.getLogger("sklearn_tjepa")
-
-
-def resolve_device(device: str) -> torch.device:
-    """Map the ``device`` parameter to a torch device ("auto" picks CUDA when available)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available on this machine")
-    return resolved
 
 
 def _piecewise_linear_bins(x_num: np.ndarray, n_bins: int) -> tuple[tuple[float, ...], ...]:

@@ -1,44 +1,23 @@
-"""Checks shared by the baseline estimators: parameters, the input table and the target."""
+"""Checks shared by the baseline estimators: the input table, the target and block widths.
+
+Parameter checks common to every estimator of the package live in :mod:`sklearn_tjepa.validation`.
+"""
 
 from __future__ import annotations
-
-import math
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from sklearn_tjepa.validation import check_real
+
 __all__ = [
-    "check_int",
-    "check_real",
     "check_multiplier",
-    "check_rate",
-    "check_option",
-    "check_validation_fraction",
     "is_dataframe",
     "validate_table",
     "validate_target",
 ]
-
-
-def check_int(name: str, value, *, min_value: int = 1) -> None:
-    """Raise unless ``value`` is an int (not a bool) of at least ``min_value``."""
-    kind = "a positive int" if min_value == 1 else f"an int >= {min_value}"
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be {kind}, got {name}={value!r}")
-    if value < min_value:
-        raise ValueError(f"{name} must be {kind}, got {name}={value!r}")
-
-
-def check_real(name: str, value, *, positive: bool) -> None:
-    """Raise unless ``value`` is a finite real number, > 0 if ``positive`` else >= 0."""
-    kind = "a positive float" if positive else "a non-negative float"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be {kind}, got {name}={value!r}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be {kind}, got {name}={value!r}")
 
 
 def check_multiplier(name: str, value, base: int) -> None:
@@ -49,34 +28,6 @@ def check_multiplier(name: str, value, base: int) -> None:
             f"{name} times the block width must give at least 1 unit, got {name}={value!r} "
             f"for a width of {base}"
         )
-
-
-def check_rate(name: str, value) -> None:
-    """Raise unless ``value`` is a dropout-like rate in ``[0, 1)``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a float in [0, 1), got {name}={value!r}")
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be a float in [0, 1), got {name}={value!r}")
-
-
-def check_option(name: str, value, options) -> None:
-    """Raise unless ``value`` is one of ``options``."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {tuple(options)}, got {name}={value!r}")
-
-
-def check_validation_fraction(value) -> None:
-    """Raise unless ``value`` is None or a float in ``(0, 1)``."""
-    if value is None:
-        return
-    message = (
-        "validation_fraction must be None or a float in (0, 1), got "
-        f"validation_fraction={value!r}"
-    )
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(message)
-    if not 0 < value < 1:
-        raise ValueError(message)
 
 
 def is_dataframe(X) -> bool:

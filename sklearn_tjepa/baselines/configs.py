@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sklearn_tjepa.baselines._validation import check_option
+from sklearn_tjepa.validation import check_option
 from sklearn_tjepa.baselines.factory import MODEL_NAMES
 
 __all__ = ["CONFIG_DIR", "DATASET_CODES", "load_config"]

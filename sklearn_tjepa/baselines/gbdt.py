@@ -22,14 +22,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_tjepa.baselines._validation import (
-    check_int,
-    check_option,
-    check_validation_fraction,
-    validate_table,
-    validate_target,
-)
+from sklearn_tjepa.baselines._validation import validate_table, validate_target
 from sklearn_tjepa.preprocessing import TablePreprocessor
+from sklearn_tjepa.validation import check_fraction, check_int, check_option
 
 __all__ = ["GBDT_NAMES", "GBDTClassifier", "GBDTRegressor", "make_gbdt"]
 
@@ -179,7 +174,7 @@ class _GBDTBase(BaseEstimator):
             The fitted estimator.
         """
         library = _library_of(self.estimator)
-        check_validation_fraction(self.validation_fraction)
+        check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("early_stopping_rounds", self.early_stopping_rounds)
         X = validate_table(self, X, reset=True)
         y = self._encode_target(X, y)

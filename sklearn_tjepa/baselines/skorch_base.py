@@ -25,15 +25,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from sklearn_tjepa.baselines._validation import (
-    check_int,
-    check_option,
-    check_real,
-    check_validation_fraction,
-    validate_table,
-    validate_target,
-)
+from sklearn_tjepa.baselines._validation import validate_table, validate_target
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
+from sklearn_tjepa.validation import check_fraction, check_int, check_option, check_real, resolve_device
 
 __all__ = ["LR_SCHEDULERS"]
 
@@ -41,24 +35,6 @@ LR_SCHEDULERS = ("constant", "cosine")
 
 # Prediction runs in eval mode, each row on its own, so a larger batch only changes the speed.
 _MIN_EVAL_BATCH_SIZE = 1024
-
-
-def _resolve_device(device) -> str:
-    """Return the torch device string for ``device`` ("auto", "cpu", "cuda", "cuda:<index>")."""
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    message = f"device must be 'auto', 'cpu', 'cuda' or 'cuda:<index>', got device={device!r}"
-    if not isinstance(device, str):
-        raise ValueError(message)
-    try:
-        parsed = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(message) from exc
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but CUDA is not available; use 'cpu' or 'auto'")
-    if parsed.type not in ("cpu", "cuda"):
-        raise ValueError(message)
-    return device
 
 
 @contextmanager
@@ -139,14 +115,14 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         check_real("lr", self.lr, positive=True)
         check_real("weight_decay", self.weight_decay, positive=False)
         check_option("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
-        check_validation_fraction(self.validation_fraction)
+        check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("patience", self.patience)
         if not isinstance(self.verbose, (bool, Integral)) or self.verbose < 0:
             raise ValueError(
                 f"verbose must be a bool or a non-negative int, got verbose={self.verbose!r}"
             )
         self._check_model_params()
-        return _resolve_device(self.device)
+        return str(resolve_device(self.device))
 
     def _split(self, y: np.ndarray, seed: int) -> tuple[ValidSplit | None, int]:
         """Return skorch's train/validation split and the number of training rows it keeps."""
