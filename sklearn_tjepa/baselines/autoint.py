@@ -55,6 +55,7 @@ class InteractingBlock(nn.Module):
         return x.reshape(batch, n_tokens, self.n_heads, d // self.n_heads).transpose(1, 2)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply one interacting block (see the class docstring for shapes)."""
         attended = F.scaled_dot_product_attention(
             self._heads(self.W_q(x)),
             self._heads(self.W_k(x)),
@@ -127,4 +128,5 @@ class AutoInt(nn.Module):
         self.head = nn.Linear(n_tokens * d_token, d_out)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Map feature tokens to the output (see the class docstring for shapes)."""
         return self.head(self.blocks(x).flatten(1))

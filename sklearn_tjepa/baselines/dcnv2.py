@@ -30,6 +30,7 @@ class CrossBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x0: Tensor, x: Tensor) -> Tensor:
+        """``x0 * W(x) + x``, with dropout on the cross term (shapes as in the class docstring)."""
         return self.dropout(x0 * self.linear(x)) + x
 
 
@@ -101,6 +102,7 @@ class DCNv2(nn.Module):
         self.head = nn.Linear(d_block if stacked else 2 * d_block, d_out)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Map the flat features to the output (see the class docstring for shapes)."""
         x0 = self.first_linear(x)
         x_cross = x0
         for block in self.cross_blocks:

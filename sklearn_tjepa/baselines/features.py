@@ -81,6 +81,7 @@ class FlatFeatures(nn.Module):
         self.d_out = n_num + len(missing_columns) + len(cat_cardinalities) * d_embedding
 
     def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        """Build the flat input (see the class docstring for shapes)."""
         missing = torch.isnan(x_num)
         parts = [
             x_num.masked_fill(missing, 0.0),
@@ -153,6 +154,7 @@ class FeatureTokens(nn.Module):
         self.n_tokens = int(cls) + n_num + len(cat_cardinalities)
 
     def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        """Build the tokens (see the class docstring for shapes)."""
         missing = torch.isnan(x_num)[..., None]
         tokens = x_num.masked_fill(missing[..., 0], 0.0)[..., None] * self.num_weight
         if self.num_bias is not None:
@@ -188,4 +190,5 @@ class TabularNet(nn.Module):
         self.backbone = backbone
 
     def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        """Input layer then backbone (see the class docstring for shapes)."""
         return self.backbone(self.features(x_num, x_cat))
