@@ -14,24 +14,11 @@ import pytest
 import torch
 import torch.distributed as dist
 
+from conftest import TINY_PARAMS
 from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa.distributed import RankInfo, launcher_environment, train_distributed
 
-TINY = dict(
-    d_model=8,
-    n_layers=1,
-    n_heads=2,
-    ffn_dim=16,
-    predictor_d_model=8,
-    predictor_n_layers=1,
-    predictor_n_heads=2,
-    predictor_ffn_dim=16,
-    max_epochs=2,
-    batch_size=16,
-    output="cls",
-    device="cpu",
-    random_state=0,
-)
+TINY = dict(TINY_PARAMS, batch_size=16, output="cls", random_state=0)
 LAUNCHER_NOISE = ("torch.distributed", "elastic", "rendezvous", "terminating process")
 
 
