@@ -15,13 +15,14 @@ import inspect
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, RegressorMixin, clone, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.baselines._validation import validate_table, validate_target
 from sklearn_tjepa.preprocessing import TablePreprocessor
 from sklearn_tjepa.validation import check_fraction, check_int, check_option
@@ -219,7 +220,7 @@ class _GBDTBase(BaseEstimator):
         return tags
 
 
-class GBDTClassifier(ClassifierMixin, _GBDTBase):
+class GBDTClassifier(ProbabilisticClassifierMixin, _GBDTBase):
     """Gradient-boosted tree classifier with native categorical handling and early stopping.
 
     Usually built with :func:`make_gbdt`.
@@ -286,20 +287,6 @@ class GBDTClassifier(ClassifierMixin, _GBDTBase):
         """
         frame = self._booster_input(X)
         return np.asarray(self.estimator_.predict_proba(frame), dtype=np.float64)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
 
 
 class GBDTRegressor(RegressorMixin, _GBDTBase):

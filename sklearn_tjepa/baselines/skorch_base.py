@@ -18,13 +18,14 @@ import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.base import BaseEstimator, RegressorMixin, is_classifier
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.baselines._validation import validate_table, validate_target
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
 from sklearn_tjepa.validation import check_fraction, check_int, check_option, check_real, resolve_device
@@ -242,7 +243,7 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         return tags
 
 
-class _ClassifierTask(ClassifierMixin):
+class _ClassifierTask(ProbabilisticClassifierMixin):
     """Classification: cross-entropy on logits, labels encoded to ``0..n_classes-1``.
 
     Attributes set in ``fit``: ``classes_``.
@@ -271,20 +272,6 @@ class _ClassifierTask(ClassifierMixin):
             Columns follow ``classes_``.
         """
         return self._net_output(X, "predict_proba").astype(np.float64)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
 
 
 class _RegressorTask(RegressorMixin):
