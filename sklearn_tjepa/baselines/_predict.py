@@ -1,14 +1,27 @@
-"""The classifiers' shared ``predict``: the most probable class under ``predict_proba``."""
+"""What the baseline classifiers share: class labels to codes in fit, the argmax in predict."""
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+
+from sklearn_tjepa.baselines._validation import validate_target
 
 __all__ = ["ProbabilisticClassifierMixin"]
 
 
 class ProbabilisticClassifierMixin(ClassifierMixin):
-    """``predict`` from ``predict_proba`` and ``classes_``, for the baseline classifiers."""
+    """``classes_`` and label codes in ``fit``; ``predict`` from ``predict_proba``."""
+
+    def _class_codes(self, X, y) -> np.ndarray:
+        """Validate ``y``, set ``classes_`` and return the labels as int64 codes ``0..K-1``."""
+        y = validate_target(self, X, y, numeric=False)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        return encoder.transform(y).astype(np.int64)
 
     def predict(self, X):
         """Most probable class.

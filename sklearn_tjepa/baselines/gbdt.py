@@ -17,9 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone, is_classifier
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
@@ -268,11 +266,7 @@ class GBDTClassifier(ProbabilisticClassifierMixin, _GBDTBase):
     """
 
     def _encode_target(self, X, y):
-        y = validate_target(self, X, y, numeric=False)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        return encoder.transform(y)
+        return self._class_codes(X, y)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.

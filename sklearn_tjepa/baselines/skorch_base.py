@@ -19,9 +19,7 @@ from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 from sklearn.base import BaseEstimator, RegressorMixin, is_classifier
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -253,11 +251,8 @@ class _ClassifierTask(ProbabilisticClassifierMixin):
     _criterion = nn.CrossEntropyLoss
 
     def _encode_target(self, X, y):
-        y = validate_target(self, X, y, numeric=False)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        return encoder.transform(y).astype(np.int64), len(self.classes_)
+        codes = self._class_codes(X, y)
+        return codes, len(self.classes_)
 
     def predict_proba(self, X):
         """Class probabilities.
