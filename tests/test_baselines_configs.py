@@ -1,6 +1,7 @@
 """Per-dataset default configurations: every file loads and builds its model."""
 
 import json
+from importlib.resources import files
 
 import pytest
 
@@ -46,3 +47,10 @@ def test_config_dir_missing_file_and_mismatch(tmp_path):
     (tmp_path / "adult_AD" / "mlp.json").write_text(json.dumps({"dataset": "adult_AD", "model": "resnet"}))
     with pytest.raises(ValueError, match="is not a configuration of 'mlp' on 'adult_AD'"):
         load_config("adult_AD", "mlp", config_dir=tmp_path)
+
+
+def test_shipped_files_are_exactly_the_dataset_model_grid():
+    """Package data holds one file per (dataset, model) pair and nothing else."""
+    shipped = files("sklearn_tjepa.baselines").joinpath("configs_data")
+    found = {(d.name, f.name) for d in shipped.iterdir() if d.is_dir() for f in d.iterdir()}
+    assert found == {(d, f"{m}.json") for d in DATASET_CODES for m in MODEL_NAMES}

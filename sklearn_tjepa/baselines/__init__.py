@@ -6,7 +6,7 @@
 - Gradient-boosted trees (XGBoost, LightGBM, CatBoost, HistGradientBoosting) from one factory,
   :func:`make_gbdt`.
 - :func:`make_baseline` builds any of them by name, :func:`load_config` reads the per-dataset
-  defaults in ``benchmarks/configs`` and :func:`with_tjepa` adds T-JEPA embeddings in front.
+  defaults shipped with the package and :func:`with_tjepa` adds T-JEPA embeddings in front.
 """
 
 from sklearn_tjepa.baselines.configs import DATASET_CODES, load_config

@@ -1,21 +1,22 @@
 """Default hyperparameters per benchmark dataset and model, stored as JSON.
 
-The files live in ``benchmarks/configs/<dataset_code>/<model>.json`` of the repository. Each holds
-``dataset``, ``model``, ``task``, ``params`` (for :func:`~sklearn_tjepa.baselines.make_baseline`),
-``source`` (where the values come from) and ``notes``.
+The files are package data, ``sklearn_tjepa/baselines/configs_data/<dataset_code>/<model>.json``,
+so they are installed with the package. Each holds ``dataset``, ``model``, ``task``, ``params``
+(for :func:`~sklearn_tjepa.baselines.make_baseline`), ``source`` (where the values come from) and
+``notes``.
 """
 
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 from pathlib import Path
 
 from sklearn_tjepa.validation import check_option
 from sklearn_tjepa.baselines.factory import MODEL_NAMES
 
-__all__ = ["CONFIG_DIR", "DATASET_CODES", "load_config"]
+__all__ = ["DATASET_CODES", "load_config"]
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
 DATASET_CODES = ("adult_AD", "california_CA", "higgs_HI", "jannis_JA")
 _KEYS = ("dataset", "model", "task", "params", "source")
 
@@ -30,8 +31,8 @@ def load_config(dataset_code, model, *, config_dir=None) -> dict:
     model : str
         One of :data:`~sklearn_tjepa.baselines.MODEL_NAMES`.
     config_dir : path-like or None, default=None
-        Folder holding ``<dataset_code>/<model>.json``; the repository's
-        ``benchmarks/configs`` when None.
+        Folder holding ``<dataset_code>/<model>.json``; the files shipped with the package
+        when None.
 
     Returns
     -------
@@ -41,8 +42,7 @@ def load_config(dataset_code, model, *, config_dir=None) -> dict:
     Raises
     ------
     FileNotFoundError
-        If the file is absent (``benchmarks/configs`` is part of the repository, not of an
-        installed wheel: pass ``config_dir`` then).
+        If ``config_dir`` lacks the file.
 
     Examples
     --------
@@ -55,13 +55,13 @@ def load_config(dataset_code, model, *, config_dir=None) -> dict:
     """
     check_option("dataset_code", dataset_code, DATASET_CODES)
     check_option("model", model, MODEL_NAMES)
-    path = Path(CONFIG_DIR if config_dir is None else config_dir) / dataset_code / f"{model}.json"
+    if config_dir is None:
+        path = files("sklearn_tjepa.baselines").joinpath("configs_data", dataset_code, f"{model}.json")
+    else:
+        path = Path(config_dir) / dataset_code / f"{model}.json"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"No configuration file {path}; pass config_dir to point elsewhere."
-        )
-    with path.open(encoding="utf-8") as f:
-        config = json.load(f)
+        raise FileNotFoundError(f"No configuration file {path}; pass config_dir to point elsewhere.")
+    config = json.loads(path.read_text(encoding="utf-8"))
     missing = [key for key in _KEYS if key not in config]
     if missing or config["dataset"] != dataset_code or config["model"] != model:
         raise ValueError(
