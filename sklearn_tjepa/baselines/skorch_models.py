@@ -92,7 +92,7 @@ _TASK_ATTRIBUTES = {
 }
 
 
-def _docstring(cls_name: str, title: str, model_parameters: str) -> str:
+def _docstring(cls_name: str, title: str, model_parameters: str, see_also: str = "") -> str:
     task = "classifier" if cls_name.endswith("Classifier") else "regressor"
     loader = "load_iris" if task == "classifier" else "load_diabetes"
     purpose = "classification" if task == "classifier" else "regression"
@@ -108,7 +108,7 @@ def _docstring(cls_name: str, title: str, model_parameters: str) -> str:
 {model_parameters}{_COMMON_PARAMETERS}
     Attributes
     ----------
-{_TASK_ATTRIBUTES[task]}{_ATTRIBUTES}
+{_TASK_ATTRIBUTES[task]}{_ATTRIBUTES}{see_also}
     References
     ----------
     Gorishniy, Rubachev, Khrulkov, Babenko. "Revisiting Deep Learning Models for Tabular Data."
@@ -201,12 +201,22 @@ class _MLP(_SkorchTabularBase):
         return TabularNet(features, backbone)
 
 
+def _not_sklearn_mlp(cls_name: str) -> str:
+    return f"""
+    See Also
+    --------
+    sklearn.neural_network.{cls_name} : scikit-learn's class of the same name, a different model
+        (no categorical embeddings, no missing values, its own solvers). This one is the tabular
+        MLP baseline of the T-JEPA benchmark: import it from ``sklearn_tjepa.baselines``.
+"""
+
+
 class MLPClassifier(_ClassifierTask, _MLP):
-    __doc__ = _docstring("MLPClassifier", _MLP_TITLE, _MLP_PARAMETERS)
+    __doc__ = _docstring("MLPClassifier", _MLP_TITLE, _MLP_PARAMETERS, _not_sklearn_mlp("MLPClassifier"))
 
 
 class MLPRegressor(_RegressorTask, _MLP):
-    __doc__ = _docstring("MLPRegressor", _MLP_TITLE, _MLP_PARAMETERS)
+    __doc__ = _docstring("MLPRegressor", _MLP_TITLE, _MLP_PARAMETERS, _not_sklearn_mlp("MLPRegressor"))
 
 
 _RESNET_TITLE = "ResNet (Gorishniy et al., 2021, Section 3.2)"
