@@ -1,0 +1,89 @@
+"""Sphinx configuration of the sklearn-tjepa documentation.
+
+Build with ``python -m sphinx -W -b html docs docs/_build/html`` (needs the ``docs`` extra).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+# Document the checkout this file belongs to, even when another copy is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Gallery examples train small models; on a shared 2-core machine one intra-op thread is far
+# faster than two competing ones.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import sklearn_tjepa  # noqa: E402
+
+project = "sklearn-tjepa"
+author = "sklearn-tjepa developers"
+copyright = f"2026, {author}"
+release = sklearn_tjepa.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "examples/*.py", "examples/GALLERY_HEADER.rst"]
+
+# API reference: one page per public name, generated from the docstrings.
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# No intersphinx: the build must work without network access.
+
+# Markdown pages: anchors for ##/### headings so that pages can link to sections.
+myst_heading_anchors = 3
+myst_enable_extensions = ["colon_fence"]
+
+
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+}
+
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"sklearn-tjepa {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_show_sourcelink = False
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_*_request`` methods (metadata routing)."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
