@@ -1,5 +1,5 @@
-"""One test per defect of the T-JEPA reference code (SPEC section 1, "Known defects of the
-reference to avoid"), so that none of them comes back."""
+"""One test per known defect of the T-JEPA reference implementation, so that none of them comes
+back here."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,5 @@
 """The scikit-learn contract of TJEPATransformer: estimator checks, cloning, pipelines, search,
-set_output, caching and hashing (SPEC section 2, "Contract")."""
+set_output, caching and hashing."""
 
 import pickle
 
