@@ -362,7 +362,7 @@ class EmbeddingDisplay:
             distinct values, of a float dtype, are continuous.
         cmap : str or matplotlib.colors.Colormap or None, default=None
             Colour map; "tab10" (up to 10 classes), "tab20" (more) or "viridis" (continuous)
-            when None.
+            when None. Classes take the first colours of a listed map such as "tab10".
         scatter_kw : dict or None, default=None
             Keyword arguments of :meth:`matplotlib.axes.Axes.scatter`.
 
@@ -372,6 +372,7 @@ class EmbeddingDisplay:
             ``self``, with ``figure_``, ``ax_``, ``scatter_``, ``legend_`` and ``colorbar_`` set.
         """
         plt = _pyplot()
+        from matplotlib.colors import ListedColormap
         from matplotlib.lines import Line2D
 
         if ax is None:
@@ -388,8 +389,16 @@ class EmbeddingDisplay:
                 discrete = not (labels.dtype.kind == "f" and np.unique(labels).size > 10)
             if discrete:
                 classes, codes = np.unique(labels, return_inverse=True)
-                cmap = cmap or ("tab10" if classes.size <= 10 else "tab20")
-                self.scatter_ = ax.scatter(x, y, c=codes, cmap=cmap, vmin=0, vmax=max(classes.size - 1, 1), **kw)
+                base = plt.get_cmap(cmap or ("tab10" if classes.size <= 10 else "tab20"))
+                colours = getattr(base, "colors", ())
+                listed = (
+                    ListedColormap(colours[: classes.size])
+                    if classes.size <= len(colours)
+                    else base.resampled(classes.size)
+                )
+                self.scatter_ = ax.scatter(
+                    x, y, c=codes, cmap=listed, vmin=-0.5, vmax=classes.size - 0.5, **kw
+                )
                 handles = [
                     Line2D([], [], marker="o", linestyle="", color=self.scatter_.to_rgba(code))
                     for code in range(classes.size)

@@ -170,3 +170,11 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, fitted):
 def test_docstring_examples_run():
     failures, attempted = doctest.testmod(sklearn_tjepa.plotting, optionflags=doctest.ELLIPSIS)
     assert attempted >= 4 and failures == 0
+
+
+def test_embedding_classes_take_the_first_listed_colours():
+    embedding = np.random.default_rng(0).normal(size=(30, 3))
+    display = EmbeddingDisplay.from_embedding(embedding, np.arange(30) % 3)
+    display.figure_.canvas.draw()
+    expected = [to_rgba(c, alpha=0.8) for c in plt.get_cmap("tab10").colors[:3]]
+    np.testing.assert_allclose(display.scatter_.get_facecolors()[:3], expected)

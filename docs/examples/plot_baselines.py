@@ -31,10 +31,7 @@ X_test, y_test = adult.frame.iloc[test], adult.target.iloc[test]
 # and on T-JEPA embeddings. Small sizes and few epochs keep the example fast.
 from sklearn_tjepa.baselines import MLPClassifier, make_gbdt, with_tjepa
 
-tjepa_params = dict(
-    d_model=16, n_layers=1, n_heads=2, ffn_dim=32, max_epochs=4, output="cls", device="cpu",
-    random_state=0,
-)
+tjepa_params = dict(d_model=16, n_layers=1, n_heads=2, ffn_dim=32, max_epochs=4, device="cpu", random_state=0)
 
 
 def gbdt():

@@ -34,6 +34,11 @@ tjepa.fit(X_train, eval_set=X_valid)
 # One panel per quantity of ``history_``: the JEPA loss on training and validation rows, the
 # learning-rate and EMA-momentum schedules, the spread and effective rank of the embeddings (both
 # fall towards 0 and 1 when the embeddings collapse) and the probe score.
+#
+# The embeddings come from the target encoder, an exponential moving average of the context
+# encoder with a momentum of at least 0.996: in the few dozen steps of this small run it barely
+# moves, so its spread and rank change only in the third or fourth digit. Full-size runs are
+# in :doc:`/pretraining`.
 from sklearn_tjepa.plotting import EmbeddingDisplay, TrainingCurvesDisplay
 
 curves = TrainingCurvesDisplay.from_estimator(tjepa)
