@@ -42,7 +42,6 @@ exclude_patterns = ["_build", "examples/*.py", "examples/GALLERY_HEADER.rst"]
 
 # API reference: one page per public name, generated from the docstrings.
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
@@ -78,12 +77,20 @@ html_theme_options = {
 html_show_sourcelink = False
 
 
-def _skip_metadata_request_methods(app, what, name, obj, skip, options):
-    """Leave out scikit-learn's generated ``set_*_request`` methods (metadata routing)."""
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Document a class's methods defined in this package, inherited ones included.
+
+    Methods that come from scikit-learn's mixins (``score``, ``get_params``, the generated
+    ``set_*_request`` of metadata routing, ...) or from built-in exceptions are left out: their
+    pages are scikit-learn's and Python's.
+    """
+    module = getattr(obj, "__module__", None)
+    if what == "class" and module is not None and not module.startswith("sklearn_tjepa"):
+        return True
     if name.startswith("set_") and name.endswith("_request"):
         return True
     return None
 
 
 def setup(app):
-    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
