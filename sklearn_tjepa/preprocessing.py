@@ -56,13 +56,16 @@ def as_frame(X) -> pd.DataFrame:
     """Return ``X`` as a DataFrame, keeping a DataFrame's own columns and dtypes.
 
     Raises ``TypeError`` for sparse input and ``ValueError`` for arrays that are not 2-D or hold
-    complex numbers.
+    complex numbers, and for DataFrames with duplicate column names.
     """
     if scipy.sparse.issparse(X):
         raise TypeError("Sparse input is not supported: pass a dense array or a DataFrame (e.g. X.toarray()).")
     if isinstance(X, pd.DataFrame):
         if any(pd.api.types.is_complex_dtype(dtype) for dtype in X.dtypes):
             raise ValueError("Complex data not supported: every column must be real or categorical.")
+        duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(f"X has duplicate column names {duplicated}: every column must have its own name.")
         return X
     if isinstance(X, pd.Series):
         raise ValueError(
@@ -91,6 +94,11 @@ def _is_categorical_dtype(series: pd.Series) -> bool:
         or pd.api.types.is_object_dtype(dtype)
         or pd.api.types.is_string_dtype(dtype)
     )
+
+
+def _is_time_dtype(dtype) -> bool:
+    """Datetimes (tz-aware too), timedeltas and periods, numpy- or pyarrow-backed."""
+    return getattr(dtype, "kind", None) in ("M", "m") or isinstance(dtype, pd.PeriodDtype)
 
 
 def _column_label(frame: pd.DataFrame, position: int) -> str:
@@ -218,6 +226,13 @@ class TablePreprocessor:
                 raise ValueError(
                     f"Column {_column_label(frame, j)} is treated as numerical but has dtype "
                     f"{column.dtype}; list it in categorical_features."
+                )
+            if _is_time_dtype(column.dtype):
+                # numpy would turn them into integer ticks of their unit, and NaT into -2**63
+                raise TypeError(
+                    f"Column {_column_label(frame, j)} has dtype {column.dtype}, which is not a number: "
+                    "convert it first (e.g. to days since a reference date, or to parts such as year and "
+                    "month), or list it in categorical_features."
                 )
             try:
                 block[:, out] = np.asarray(column, dtype=np.float64)
