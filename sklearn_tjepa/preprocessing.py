@@ -6,13 +6,17 @@ or a pandas DataFrame into two plain numpy arrays,
 
 - ``x_num``: float32, shape ``(n_samples, n_numerical)``, scaled, NaN where a value is missing;
 - ``x_cat``: int64, shape ``(n_samples, n_categorical)``, ``0`` for missing or unseen values and
-  ``1..K`` for the ``K`` categories seen in ``fit``;
+  ``1..K`` for the ``K`` categories seen in ``fit``. Categories are matched by value, whatever the
+  dtype that carries them: an integer column fitted clean and the same column read back as float64
+  (because of one NaN), as nullable ``Int64`` or as pyarrow-backed integers get the same codes;
 
 and remembers where each column sits in the input so that models can keep the input column order.
 """
 
 from __future__ import annotations
 
+import decimal
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,13 +56,16 @@ def as_frame(X) -> pd.DataFrame:
     """Return ``X`` as a DataFrame, keeping a DataFrame's own columns and dtypes.
 
     Raises ``TypeError`` for sparse input and ``ValueError`` for arrays that are not 2-D or hold
-    complex numbers.
+    complex numbers, and for DataFrames with duplicate column names.
     """
     if scipy.sparse.issparse(X):
         raise TypeError("Sparse input is not supported: pass a dense array or a DataFrame (e.g. X.toarray()).")
     if isinstance(X, pd.DataFrame):
         if any(pd.api.types.is_complex_dtype(dtype) for dtype in X.dtypes):
             raise ValueError("Complex data not supported: every column must be real or categorical.")
+        duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(f"X has duplicate column names {duplicated}: every column must have its own name.")
         return X
     if isinstance(X, pd.Series):
         raise ValueError(
@@ -89,9 +96,38 @@ def _is_categorical_dtype(series: pd.Series) -> bool:
     )
 
 
+def _is_time_dtype(dtype) -> bool:
+    """Datetimes (tz-aware too), timedeltas and periods, numpy- or pyarrow-backed."""
+    return getattr(dtype, "kind", None) in ("M", "m") or isinstance(dtype, pd.PeriodDtype)
+
+
 def _column_label(frame: pd.DataFrame, position: int) -> str:
     name = frame.columns[position]
     return repr(name) if isinstance(name, str) else f"{position}"
+
+
+def _category_values(frame: pd.DataFrame, position: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return a column's values as Python objects, which compare by value, and its missing mask.
+
+    Whatever dtype carries them (int64, float64, nullable ``Int64``/``Float64``/``boolean``,
+    pyarrow-backed, ``category``, object or string), equal values become equal objects: ``1``,
+    ``1.0`` and ``True`` are one category, ``"1"`` another.
+    """
+    column = frame.iloc[:, position]
+    return column.to_numpy(dtype=object), column.isna().to_numpy(dtype=bool)
+
+
+def _category_order(value) -> tuple:
+    """Sort key of a category: numbers by value, then strings, then other values by type and repr.
+
+    The order (hence the codes) depends on the set of values only, not on the dtype or the row
+    order of the column they came from.
+    """
+    if isinstance(value, (numbers.Real, decimal.Decimal)):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, type(value).__name__, repr(value))
 
 
 class TablePreprocessor:
@@ -113,8 +149,11 @@ class TablePreprocessor:
     ----------
     is_categorical_ : ndarray of bool, shape (n_features,)
         Type of each input column, in input order.
-    categories_ : list of ndarray
-        The categories of each categorical column (as strings), in code order ``1..K``.
+    categories_ : list of ndarray of object
+        The categories of each categorical column (Python scalars as seen in ``fit``), in code
+        order ``1..K``: numbers by value, then strings, then other values. ``transform`` matches
+        values to them by equality, so ``1``, ``1.0`` and ``True`` are the same category and ``"1"``
+        is another.
     cardinalities_ : list of int
         ``K + 1`` for each categorical column: the categories plus the missing/unknown row.
     scaler_ : estimator or None
@@ -188,6 +227,13 @@ class TablePreprocessor:
                     f"Column {_column_label(frame, j)} is treated as numerical but has dtype "
                     f"{column.dtype}; list it in categorical_features."
                 )
+            if _is_time_dtype(column.dtype):
+                # numpy would turn them into integer ticks of their unit, and NaT into -2**63
+                raise TypeError(
+                    f"Column {_column_label(frame, j)} has dtype {column.dtype}, which is not a number: "
+                    "convert it first (e.g. to days since a reference date, or to parts such as year and "
+                    "month), or list it in categorical_features."
+                )
             try:
                 block[:, out] = np.asarray(column, dtype=np.float64)
             except TypeError as exc:
@@ -208,13 +254,6 @@ class TablePreprocessor:
                 "missing values may be NaN, but not inf."
             )
         return block
-
-    @staticmethod
-    def _category_strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        missing = column.isna().to_numpy()
-        values = column.astype(object).to_numpy()
-        strings = np.array([str(v) for v in values], dtype=object)
-        return strings, missing
 
     def _make_scaler(self, n_samples: int):
         scaling = self.numerical_scaling
@@ -255,8 +294,15 @@ class TablePreprocessor:
             self.scaler_.fit(block)
         self.categories_ = []
         for j in self.categorical_positions_:
-            strings, missing = self._category_strings(frame.iloc[:, j])
-            self.categories_.append(np.unique(strings[~missing]).astype(object))
+            values, missing = _category_values(frame, j)
+            try:
+                uniques = pd.unique(values[~missing])
+            except TypeError as exc:
+                raise TypeError(
+                    f"Column {_column_label(frame, j)} is categorical but holds a value that cannot be "
+                    f"a category ({exc}); categories must be hashable values such as strings or numbers."
+                ) from exc
+            self.categories_.append(np.array(sorted(uniques, key=_category_order), dtype=object))
         self.cardinalities_ = [len(c) + 1 for c in self.categories_]
         return self
 
@@ -284,13 +330,15 @@ class TablePreprocessor:
             block = self.scaler_.transform(block)
         x_cat = np.zeros((frame.shape[0], len(self.categories_)), dtype=np.int64)
         for out, (j, categories) in enumerate(zip(self.categorical_positions_, self.categories_)):
-            strings, missing = self._category_strings(frame.iloc[:, j])
-            codes = np.searchsorted(categories, strings)
-            codes = np.minimum(codes, len(categories) - 1) if len(categories) else codes * 0
-            found = (~missing) & (len(categories) > 0)
-            if len(categories):
-                found &= categories[codes] == strings
-            x_cat[:, out] = np.where(found, codes + 1, 0)
+            values, missing = _category_values(frame, j)
+            try:
+                codes = pd.Index(categories, dtype=object).get_indexer(pd.Index(values, dtype=object))
+            except TypeError as exc:
+                raise TypeError(
+                    f"Column {_column_label(frame, j)} is categorical but holds a value that cannot be "
+                    f"a category ({exc}); categories must be hashable values such as strings or numbers."
+                ) from exc
+            x_cat[:, out] = np.where(missing, 0, codes + 1)
         return EncodedTable(np.ascontiguousarray(block, dtype=np.float32), x_cat)
 
     def fit_transform(self, X) -> EncodedTable:
