@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_tjepa.training.inference import embed
+from sklearn_tjepa.inference import embed
 
 __all__ = ["LinearProbe"]
 

@@ -15,7 +15,7 @@ from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.params import validate_parameters
 from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
 from sklearn_tjepa.training.config import TrainConfig
-from sklearn_tjepa.training.inference import embed
+from sklearn_tjepa.inference import embed
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
 from sklearn_tjepa.validation import resolve_device
 

@@ -10,7 +10,7 @@ from sklearn_tjepa.model.jepa import TARGET_NORMS
 from sklearn_tjepa.model.predictors import PREDICTORS
 from sklearn_tjepa.model.tokenizer import NUMERICAL_EMBEDDINGS
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS
-from sklearn_tjepa.training.inference import OUTPUTS
+from sklearn_tjepa.inference import OUTPUTS
 from sklearn_tjepa.validation import (
     check_bool,
     check_int,

@@ -15,7 +15,7 @@ from sklearn_tjepa.callbacks import LinearProbe
 from sklearn_tjepa.model import ModelSpec, build_student
 from sklearn_tjepa.training import checkpoints, loop
 from sklearn_tjepa.training.checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from sklearn_tjepa.training.inference import pool_tokens
+from sklearn_tjepa.inference import pool_tokens
 from sklearn_tjepa.training.loop import iterations_per_epoch
 from sklearn_tjepa.training.monitoring import collapse_statistics
 from sklearn_tjepa.training.optim import make_optimizer

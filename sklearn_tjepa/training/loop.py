@@ -23,7 +23,7 @@ from sklearn_tjepa.model.jepa import (
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.training.checkpoints import load_checkpoint, save_checkpoint
 from sklearn_tjepa.training.config import TrainConfig
-from sklearn_tjepa.training.inference import autocast_for, embed
+from sklearn_tjepa.inference import autocast_for, embed
 from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
 from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine

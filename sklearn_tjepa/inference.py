@@ -1,4 +1,4 @@
-"""Embeddings from a trained target encoder, in batches, in eval mode."""
+"""Embeddings from a trained target encoder, in batches, in eval mode (torch only, no DataFrames)."""
 
 from __future__ import annotations
 
