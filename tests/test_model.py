@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import tiny_spec
+from sklearn_tjepa.baselines.features import feature_tokens
 from sklearn_tjepa.model import (
     FeatureTokenizer,
     MaskSampler,
@@ -51,12 +52,11 @@ def test_tokens_keep_input_column_order():
     x_num, x_cat = _batch()
     with torch.no_grad():
         features = (tok(x_num, x_cat) - tok.positions)[:, 1:]
-        offsets = [0, 4]
         for k, position in enumerate((0, 2, 3)):
             expected = x_num[:, k : k + 1] * tok.numerical.weight[k] + tok.numerical.bias[k]
             torch.testing.assert_close(features[:, position], expected)
         for m, position in enumerate((1, 4)):
-            expected = tok.categorical.weight[offsets[m] + x_cat[:, m]] + tok.categorical_bias[m]
+            expected = tok.categorical.embeddings[m].weight[x_cat[:, m]] + tok.categorical.bias[m]
             torch.testing.assert_close(features[:, position], expected)
 
 
@@ -94,6 +94,21 @@ def test_missing_numerical_value_uses_missing_vector():
     torch.testing.assert_close(features[0, 0], 0.5 * tok.numerical.weight[0] + tok.numerical.bias[0])
 
 
+def test_baseline_tokens_come_from_the_same_tokenizer():
+    """FT-Transformer and AutoInt tokens are FeatureTokenizer's: CLS first, numerical then
+    categorical columns, no positions; ``bias=False`` (AutoInt) has no bias anywhere."""
+    tok = feature_tokens(n_num=2, cat_cardinalities=[3], d_token=4, bias=False, cls=True)
+    assert isinstance(tok, FeatureTokenizer) and tok.n_tokens == 4 and tok.positions is None
+    assert not any("bias" in name for name, _ in tok.named_parameters())
+    with torch.no_grad():
+        out = tok(torch.tensor([[0.5, float("nan")]]), torch.tensor([[2]]))
+        torch.testing.assert_close(out[0, 0], tok.cls[0])
+        torch.testing.assert_close(out[0, 1], 0.5 * tok.numerical.weight[0])
+        torch.testing.assert_close(out[0, 2], tok.numerical_missing[1])
+        torch.testing.assert_close(out[0, 3], tok.categorical.embeddings[0].weight[2])
+    assert feature_tokens(n_num=2, cat_cardinalities=[], d_token=4).n_tokens == 2
+
+
 def test_missing_value_in_encoder_gives_finite_output():
     encoder = build_encoder(tiny_spec())
     x_num, x_cat = _batch()
@@ -110,11 +125,12 @@ def test_category_code_zero_selects_reserved_row():
     x_cat = torch.tensor([[0, 0], [2, 1]])
     with torch.no_grad():
         features = (tok(x_num, x_cat) - tok.positions)[:, 1:]
-    # column 1 is categorical feature 0 (rows 0..3 of the table), column 2 is feature 1 (rows 4..6)
-    torch.testing.assert_close(features[0, 1], tok.categorical.weight[0] + tok.categorical_bias[0])
-    torch.testing.assert_close(features[0, 2], tok.categorical.weight[4] + tok.categorical_bias[1])
-    torch.testing.assert_close(features[1, 1], tok.categorical.weight[2] + tok.categorical_bias[0])
-    torch.testing.assert_close(features[1, 2], tok.categorical.weight[5] + tok.categorical_bias[1])
+    # column 1 is categorical feature 0, column 2 is feature 1
+    table = [embedding.weight for embedding in tok.categorical.embeddings]
+    torch.testing.assert_close(features[0, 1], table[0][0] + tok.categorical.bias[0])
+    torch.testing.assert_close(features[0, 2], table[1][0] + tok.categorical.bias[1])
+    torch.testing.assert_close(features[1, 1], table[0][2] + tok.categorical.bias[0])
+    torch.testing.assert_close(features[1, 2], table[1][1] + tok.categorical.bias[1])
     assert not torch.allclose(features[0, 1], features[1, 1])
 
 

@@ -84,7 +84,7 @@ def test_parameter_groups(predictor):
     for token in ("cls", "mask_token", "numerical_missing", "index_embedding", "type_embedding"):
         assert not any(name.endswith(token) for name in decayed)
     assert "encoder.transformer.blocks.0.qkv.weight" in decayed
-    assert "encoder.tokenizer.categorical.weight" in decayed
+    assert "encoder.tokenizer.categorical.embeddings.0.weight" in decayed
     assert {g["name"] for g in optimizer.param_groups} >= {"encoder-decay", "encoder-no-decay", "predictor-decay"}
 
 
