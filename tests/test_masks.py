@@ -35,18 +35,18 @@ def sampler_settings(draw):
     n_context_sets = draw(st.integers(1, 3))
     return dict(
         n_features=n_features,
-        min_context_share=min_ctx,
-        max_context_share=max_ctx,
-        min_target_share=min_trgt,
-        max_target_share=max_trgt,
+        mask_min_context_share=min_ctx,
+        mask_max_context_share=max_ctx,
+        mask_min_target_share=min_trgt,
+        mask_max_target_share=max_trgt,
         n_target_sets=n_target_sets,
         n_context_sets=n_context_sets,
     )
 
 
 def _fits(kwargs):
-    ctx_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["min_context_share"], kwargs["max_context_share"])
-    trgt_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["min_target_share"], kwargs["max_target_share"])
+    ctx_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["mask_min_context_share"], kwargs["mask_max_context_share"])
+    trgt_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["mask_min_target_share"], kwargs["mask_max_target_share"])
     return kwargs["n_context_sets"] * ctx_low + trgt_low <= kwargs["n_features"]
 
 
@@ -97,9 +97,9 @@ def test_impossible_shares_raise_at_construction(kwargs):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(n_features=10, min_context_share=0.6, max_context_share=0.7, min_target_share=0.5, max_target_share=0.6),
-        dict(n_features=10, min_context_share=0.3, max_context_share=0.3, min_target_share=0.2, max_target_share=0.2, n_context_sets=3),
-        dict(n_features=3, min_context_share=0.5, max_context_share=0.5, min_target_share=0.5, max_target_share=0.5),
+        dict(n_features=10, mask_min_context_share=0.6, mask_max_context_share=0.7, mask_min_target_share=0.5, mask_max_target_share=0.6),
+        dict(n_features=10, mask_min_context_share=0.3, mask_max_context_share=0.3, mask_min_target_share=0.2, mask_max_target_share=0.2, n_context_sets=3),
+        dict(n_features=3, mask_min_context_share=0.5, mask_max_context_share=0.5, mask_min_target_share=0.5, mask_max_target_share=0.5),
     ],
 )
 def test_impossible_shares_examples(kwargs):
@@ -109,7 +109,7 @@ def test_impossible_shares_examples(kwargs):
 
 def test_single_feature_raises():
     with pytest.raises(ValueError, match="n_features=1"):
-        MaskSampler(n_features=1, min_context_share=0.5, max_context_share=0.5, min_target_share=0.5, max_target_share=0.5)
+        MaskSampler(n_features=1, mask_min_context_share=0.5, mask_max_context_share=0.5, mask_min_target_share=0.5, mask_max_target_share=0.5)
 
 
 @SETTINGS
@@ -124,14 +124,14 @@ def test_same_seeds_same_masks(kwargs, seed):
 
 
 def test_different_seeds_different_masks():
-    sampler = MaskSampler(n_features=12, min_context_share=0.3, max_context_share=0.3, min_target_share=0.3, max_target_share=0.3)
+    sampler = MaskSampler(n_features=12, mask_min_context_share=0.3, mask_max_context_share=0.3, mask_min_target_share=0.3, mask_max_target_share=0.3)
     first = sampler.sample(64, size_generator=_generators(0)[0], index_generator=_generators(0)[1])
     second = sampler.sample(64, size_generator=_generators(10)[0], index_generator=_generators(10)[1])
     assert not torch.equal(first[0], second[0])
 
 
 def test_successive_batches_differ():
-    sampler = MaskSampler(n_features=12, min_context_share=0.3, max_context_share=0.3, min_target_share=0.3, max_target_share=0.3)
+    sampler = MaskSampler(n_features=12, mask_min_context_share=0.3, mask_max_context_share=0.3, mask_min_target_share=0.3, mask_max_target_share=0.3)
     size_gen, index_gen = _generators(0)
     first = sampler.sample(64, size_generator=size_gen, index_generator=index_gen)
     second = sampler.sample(64, size_generator=size_gen, index_generator=index_gen)
@@ -148,7 +148,7 @@ def test_mask_count_bounds(n_features, shares):
 
 
 def test_sizes_cover_the_whole_range():
-    sampler = MaskSampler(n_features=20, min_context_share=0.1, max_context_share=0.3, min_target_share=0.2, max_target_share=0.4)
+    sampler = MaskSampler(n_features=20, mask_min_context_share=0.1, mask_max_context_share=0.3, mask_min_target_share=0.2, mask_max_target_share=0.4)
     size_gen = torch.Generator().manual_seed(0)
     drawn = {sampler.sample_sizes(size_gen) for _ in range(300)}
     assert {n_ctx for n_ctx, _ in drawn} == set(range(2, 7))
@@ -159,7 +159,7 @@ def test_sampling_is_vectorised():
     """100k rows in one call, with a bounded number of Python calls (a per-row loop would make
     at least one call per row): counted with a profiler, not timed."""
     sampler = MaskSampler(
-        n_features=9, min_context_share=0.2, max_context_share=0.4, min_target_share=0.2, max_target_share=0.4,
+        n_features=9, mask_min_context_share=0.2, mask_max_context_share=0.4, mask_min_target_share=0.2, mask_max_target_share=0.4,
         n_target_sets=3, n_context_sets=2,
     )
     size_gen, index_gen = _generators(0)

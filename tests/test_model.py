@@ -195,7 +195,7 @@ def test_predictor_output_shape(predictor, n_context_sets, n_target_sets, n_cls)
     (the reference crashed for ``n_context_sets > 1`` and for its MLP predictor)."""
     D = 8
     sampler = MaskSampler(
-        n_features=D, min_context_share=0.2, max_context_share=0.3, min_target_share=0.2, max_target_share=0.3,
+        n_features=D, mask_min_context_share=0.2, mask_max_context_share=0.3, mask_min_target_share=0.2, mask_max_target_share=0.3,
         n_target_sets=n_target_sets, n_context_sets=n_context_sets,
     )
     spec = tiny_spec(
@@ -365,7 +365,7 @@ def test_every_student_parameter_gets_a_gradient(numerical, categorical, cardina
     torch.manual_seed(0)
     student = build_student(spec)
     x_num, x_cat = _batch(n_num=len(numerical), cardinalities=cardinalities)
-    sampler = MaskSampler(n_features=spec.n_features, min_context_share=0.3, max_context_share=0.4, min_target_share=0.3, max_target_share=0.4)
+    sampler = MaskSampler(n_features=spec.n_features, mask_min_context_share=0.3, mask_max_context_share=0.4, mask_min_target_share=0.3, mask_max_target_share=0.4)
     context, targets = sampler.sample(6, size_generator=torch.Generator().manual_seed(0), index_generator=torch.Generator().manual_seed(1))
     student(x_num, x_cat, context, targets).sum().backward()
     missing = [name for name, p in student.named_parameters() if p.grad is None]

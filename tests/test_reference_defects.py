@@ -21,7 +21,7 @@ def test_masks_use_every_feature_and_never_cls(n_context_sets):
     reaches D (which would be out of range, or the CLS token under an off-by-one)."""
     D = 7
     sampler = MaskSampler(
-        n_features=D, min_context_share=0.15, max_context_share=0.3, min_target_share=0.15, max_target_share=0.3,
+        n_features=D, mask_min_context_share=0.15, mask_max_context_share=0.3, mask_min_target_share=0.15, mask_max_target_share=0.3,
         n_target_sets=2, n_context_sets=n_context_sets,
     )
     size_gen, index_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -62,31 +64,19 @@ class ModelSpec:
         return len(self.numerical_positions) + len(self.categorical_positions)
 
 
+def _build(module: type, spec: ModelSpec, **given):
+    """``module(**given)``, plus each of its arguments that is named like a field of ``spec``."""
+    fields = {field.name for field in dataclasses.fields(spec)}
+    names = [name for name in inspect.signature(module).parameters if name in fields and name not in given]
+    return module(**{name: getattr(spec, name) for name in names}, **given)
+
+
 def build_encoder(spec: ModelSpec) -> TabularEncoder:
     """Build a freshly initialised encoder (uses the global torch RNG: seed it first)."""
     bins = None
     if spec.numerical_bin_edges is not None:
         bins = [torch.tensor(edges, dtype=torch.float32) for edges in spec.numerical_bin_edges]
-    tokenizer = FeatureTokenizer(
-        numerical_positions=spec.numerical_positions,
-        categorical_positions=spec.categorical_positions,
-        cardinalities=spec.cardinalities,
-        d_model=spec.d_model,
-        n_cls_tokens=spec.n_cls_tokens,
-        numerical_embedding=spec.numerical_embedding,
-        numerical_bins=bins,
-        feature_index_embedding=spec.feature_index_embedding,
-        feature_type_embedding=spec.feature_type_embedding,
-    )
-    return TabularEncoder(
-        tokenizer=tokenizer,
-        n_layers=spec.n_layers,
-        n_heads=spec.n_heads,
-        ffn_dim=spec.ffn_dim,
-        dropout=spec.dropout,
-        activation=spec.activation,
-        norm=spec.norm,
-    )
+    return _build(TabularEncoder, spec, tokenizer=_build(FeatureTokenizer, spec, numerical_bins=bins))
 
 
 class JEPAStudent(nn.Module):
@@ -120,26 +110,17 @@ class JEPAStudent(nn.Module):
 def build_student(spec: ModelSpec) -> JEPAStudent:
     """Build context encoder and predictor (uses the global torch RNG: seed it first)."""
     encoder = build_encoder(spec)
-    common = dict(d_model=spec.d_model, n_features=spec.n_features, n_cls_tokens=spec.n_cls_tokens)
     if spec.predictor == "transformer":
-        predictor = TransformerPredictor(
-            **common,
-            predictor_d_model=spec.predictor_d_model,
+        predictor = _build(
+            TransformerPredictor,
+            spec,
+            n_features=spec.n_features,
             n_layers=spec.predictor_n_layers,
             n_heads=spec.predictor_n_heads,
             ffn_dim=spec.predictor_ffn_dim,
-            dropout=spec.dropout,
-            activation=spec.activation,
-            norm=spec.norm,
         )
     else:
-        predictor = MLPPredictor(
-            **common,
-            max_context_size=spec.max_context_size,
-            hidden_dim=spec.predictor_d_model,
-            dropout=spec.dropout,
-            activation=spec.activation,
-        )
+        predictor = _build(MLPPredictor, spec, n_features=spec.n_features, hidden_dim=spec.predictor_d_model)
     return JEPAStudent(encoder, predictor)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -48,8 +49,10 @@ class MaskSampler:
     ----------
     n_features : int
         Number of feature tokens ``D``.
-    min_context_share, max_context_share, min_target_share, max_target_share : float
-        Share ranges of the context and target sizes.
+    mask_min_context_share, mask_max_context_share : float
+        Share range of the context size.
+    mask_min_target_share, mask_max_target_share : float
+        Share range of the target size.
     n_target_sets : int
         Number of target sets per row.
     n_context_sets : int
@@ -57,10 +60,10 @@ class MaskSampler:
     """
 
     n_features: int
-    min_context_share: float
-    max_context_share: float
-    min_target_share: float
-    max_target_share: float
+    mask_min_context_share: float
+    mask_max_context_share: float
+    mask_min_target_share: float
+    mask_max_target_share: float
     n_target_sets: int = 1
     n_context_sets: int = 1
 
@@ -74,24 +77,16 @@ class MaskSampler:
             Number of feature tokens ``D``.
         config : object
             Anything with the mask parameters of :class:`~sklearn_tjepa.TJEPATransformer` as
-            attributes: ``mask_min_context_share``, ``mask_max_context_share``,
-            ``mask_min_target_share``, ``mask_max_target_share``, ``n_target_sets`` and
-            ``n_context_sets`` (the estimator itself, or a ``TrainConfig``).
+            attributes, named like this class's fields (the estimator itself, or a
+            ``TrainConfig``).
 
         Raises
         ------
         ValueError
             When ``n_features < 2`` or the smallest shares cannot fit ``n_features`` features.
         """
-        return cls(
-            n_features=n_features,
-            min_context_share=config.mask_min_context_share,
-            max_context_share=config.mask_max_context_share,
-            min_target_share=config.mask_min_target_share,
-            max_target_share=config.mask_max_target_share,
-            n_target_sets=config.n_target_sets,
-            n_context_sets=config.n_context_sets,
-        )
+        names = [field.name for field in dataclasses.fields(cls) if field.name != "n_features"]
+        return cls(n_features=n_features, **{name: getattr(config, name) for name in names})
 
     def __post_init__(self):
         if self.n_features < 2:
@@ -112,12 +107,12 @@ class MaskSampler:
     @property
     def context_bounds(self) -> tuple[int, int]:
         """Inclusive range of the context size ``n_ctx``."""
-        return mask_count_bounds(self.n_features, self.min_context_share, self.max_context_share)
+        return mask_count_bounds(self.n_features, self.mask_min_context_share, self.mask_max_context_share)
 
     @property
     def target_bounds(self) -> tuple[int, int]:
         """Inclusive range of the target size ``n_trgt``."""
-        return mask_count_bounds(self.n_features, self.min_target_share, self.max_target_share)
+        return mask_count_bounds(self.n_features, self.mask_min_target_share, self.mask_max_target_share)
 
     @property
     def max_context_size(self) -> int:
