@@ -12,7 +12,6 @@ from sklearn_tjepa.model import (
     FeatureTokenizer,
     MaskSampler,
     MLPPredictor,
-    ModelSpec,
     build_encoder,
     build_student,
     ema_update,

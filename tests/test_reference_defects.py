@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from conftest import row_indices
-from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa.model import MaskSampler, objective
 from sklearn_tjepa.training import loop
 

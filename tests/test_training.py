@@ -3,6 +3,7 @@ schedules applied before the first step), checkpoints and resuming, early stoppi
 monitoring and inference."""
 
 import copy
+import dataclasses
 import math
 import os
 
@@ -10,17 +11,51 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_tjepa import TJEPATransformer
 from conftest import tiny_spec
+from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa.callbacks import Callback, LinearProbe
-from sklearn_tjepa.model import build_student
+from sklearn_tjepa.inference import pool_tokens
+from sklearn_tjepa.model import ModelSpec, build_student
 from sklearn_tjepa.training import checkpoints, loop
 from sklearn_tjepa.training.checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from sklearn_tjepa.inference import pool_tokens
+from sklearn_tjepa.training.config import RESUMABLE, RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.loop import iterations_per_epoch
 from sklearn_tjepa.training.monitoring import collapse_statistics
 from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
+
+# ---------------------------------------------------------------- settings
+
+#: Fields that fit derives from the data or random_state rather than from a parameter.
+DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalities", "max_context_size", "numerical_bin_edges"}
+#: Parameters that fit uses itself (preprocessing, device, launch, split, callbacks, seed).
+USED_BY_FIT = {
+    "categorical_features", "numerical_scaling", "numerical_bins", "device", "backend", "n_procs", "n_nodes",
+    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state",
+}
+
+
+def test_each_parameter_has_one_place():
+    """Every parameter is a field of exactly one of ModelSpec, TrainConfig and RunOptions (filled
+    by name), or used by fit itself; every field is a parameter or derived in fit."""
+    params = set(TJEPATransformer().get_params())
+    fields = [{f.name for f in dataclasses.fields(cls)} - DERIVED for cls in (ModelSpec, TrainConfig, RunOptions)]
+    assert all(names <= params for names in fields)
+    assert sum(len(names) for names in fields) == len(set().union(*fields))
+    assert set().union(*fields) | USED_BY_FIT == params and not set().union(*fields) & USED_BY_FIT
+
+
+def test_only_stopping_rules_may_change_on_resume():
+    resumable = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get(RESUMABLE)}
+    assert resumable == {"max_epochs", "patience"}
+
+
+def test_from_params_needs_every_field():
+    params = TJEPATransformer().get_params()
+    assert from_params(RunOptions, params).output == "flatten"
+    with pytest.raises(TypeError, match="seed"):
+        from_params(TrainConfig, params, patience=None)
+
 
 # ---------------------------------------------------------------- schedules
 
