@@ -425,6 +425,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         options = from_params(RunOptions, params)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
         callbacks = list(self.callbacks or ())
+        self.__dict__.pop("encoder_", None)  # a previous fit's encoder does not match the new preprocessing
         for callback in callbacks:
             callback.on_train_begin(self)
         try:
