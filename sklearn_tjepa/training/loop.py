@@ -18,9 +18,9 @@ from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.model.objective import jepa_loss
 from sklearn_tjepa.training.checkpoints import fingerprint_differences, load_checkpoint, run_fingerprint, save_checkpoint
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
-from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
 from sklearn_tjepa.training.optim import make_optimizer
+from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
 
 __all__ = ["TrainResult", "train_tjepa", "iterations_per_epoch"]
