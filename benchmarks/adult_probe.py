@@ -17,31 +17,15 @@ Writes the figures to ``--out`` as JSON. Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
-from pathlib import Path
 
-import sklearn
 import torch
-from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
+from _common import linear_probe, mlp_probe, raw_features, versions, write_json
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
-import sklearn_tjepa
 from sklearn_tjepa import TJEPATransformer, load_benchmark
-
-
-def linear_head():
-    """The linear probe: logistic regression."""
-    return LogisticRegression(max_iter=2000)
-
-
-def mlp_head(seed: int):
-    """The MLP probe: one hidden layer of 128 units, early stopping on 10% of the train rows."""
-    return MLPClassifier(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)
 
 
 def probe_pipeline(head, **tjepa_params) -> Pipeline:
@@ -74,26 +58,23 @@ def main():
     print(f"Adult ({bunch.source}): {len(X_train)} train rows, {len(X_test)} test rows, {frame.shape[1]} features")
 
     def raw(head):
-        one_hot = make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), bunch.categorical_features), remainder=StandardScaler()
-        )
-        return make_pipeline(one_hot, head)
+        return make_pipeline(raw_features(bunch.categorical_features), head)
 
     params = {"random_state": args.seed, "verbose": args.verbose}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
-    untrained = probe_pipeline(linear_head(), **{**params, "max_epochs": 0, "verbose": 0})
-    pretrained = probe_pipeline(linear_head(), **params)
+    untrained = probe_pipeline(linear_probe(), **{**params, "max_epochs": 0, "verbose": 0})
+    pretrained = probe_pipeline(linear_probe(), **params)
     results = {
-        "raw_one_hot_logistic_regression": timed_fit_score(raw(linear_head()), X_train, y_train, X_test, y_test),
+        "raw_one_hot_logistic_regression": timed_fit_score(raw(linear_probe()), X_train, y_train, X_test, y_test),
         "untrained_encoder_probe": timed_fit_score(untrained, X_train, y_train, X_test, y_test),
         "tjepa_probe": timed_fit_score(pretrained, X_train, y_train, X_test, y_test),
     }
     if args.mlp:
-        results["raw_one_hot_mlp"] = timed_fit_score(raw(mlp_head(args.seed)), X_train, y_train, X_test, y_test)
+        results["raw_one_hot_mlp"] = timed_fit_score(raw(mlp_probe(args.seed)), X_train, y_train, X_test, y_test)
         for name, fitted in (("untrained_encoder_mlp", untrained), ("tjepa_mlp", pretrained)):
             tjepa = fitted.named_steps["tjepa"]
-            head = make_pipeline(StandardScaler(), mlp_head(args.seed))
+            head = make_pipeline(StandardScaler(), mlp_probe(args.seed))
             results[name] = timed_fit_score(head, tjepa.transform(X_train), y_train, tjepa.transform(X_test), y_test)
             results[name]["fit_seconds_note"] = "head only, on the embeddings of the fitted transformer above"
     history = pretrained.named_steps["tjepa"].history_
@@ -110,27 +91,17 @@ def main():
         gain = results["tjepa_mlp"]["test_accuracy"] - results["untrained_encoder_mlp"]["test_accuracy"]
         print(f"pretraining gain over the untrained encoder (MLP probe): {gain:+.4f} accuracy")
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "dataset": bunch.code,
-                "seed": args.seed,
-                "tjepa_params": pretrained.named_steps["tjepa"].get_params(),
-                "results": results,
-                "history": history,
-                "versions": {
-                    "sklearn_tjepa": sklearn_tjepa.__version__,
-                    "torch": torch.__version__,
-                    "sklearn": sklearn.__version__,
-                    "python": platform.python_version(),
-                },
-                "machine": {"cpu_count": torch.get_num_threads(), "platform": platform.platform()},
-            },
-            indent=2,
-            default=str,
-        )
+    out = write_json(
+        args.out,
+        {
+            "dataset": bunch.code,
+            "seed": args.seed,
+            "tjepa_params": pretrained.named_steps["tjepa"].get_params(),
+            "results": results,
+            "history": history,
+            "versions": versions(),
+            "machine": {"cpu_count": torch.get_num_threads(), "platform": platform.platform()},
+        },
     )
     print(f"written to {out}")
 

@@ -21,26 +21,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression, Ridge
+from _common import linear_probe, mlp_probe, raw_features, write_json
 from sklearn.metrics import root_mean_squared_error
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_tjepa import TJEPATransformer, load_benchmark
 
 
 def probes(regression: bool, seed: int) -> dict:
     """The linear and the MLP probe, each behind a StandardScaler."""
-    if regression:
-        return {
-            "linear": make_pipeline(StandardScaler(), Ridge()),
-            "mlp": make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)),
-        }
     return {
-        "linear": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-        "mlp": make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)),
+        "linear": make_pipeline(StandardScaler(), linear_probe(regression)),
+        "mlp": make_pipeline(StandardScaler(), mlp_probe(seed, regression)),
     }
 
 
@@ -54,9 +47,7 @@ def evaluate(bunch, params: dict, seed: int) -> dict:
     regression = bunch.task == "regression"
     frame, target, splits = bunch.frame, bunch.target.to_numpy(), bunch.splits
     train, test = splits["train"], splits["test"]
-    raw = make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), bunch.categorical_features), remainder=StandardScaler()
-    ).fit(frame.iloc[train])
+    raw = raw_features(bunch.categorical_features).fit(frame.iloc[train])
     representations = {"raw": raw.transform(frame)}
     fit_seconds = {}
     history = None
@@ -94,9 +85,7 @@ def main():
         metric = "RMSE" if bunch.task == "regression" else "accuracy"
         keys = list(runs[0]["test"])
         summary = {k: {"mean": float(np.mean([r["test"][k] for r in runs])), "std": float(np.std([r["test"][k] for r in runs]))} for k in keys}
-        out = Path(args.out) / bunch.code
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "result.json").write_text(json.dumps({"params": params, "metric": metric, "summary": summary, "runs": runs}, indent=2))
+        write_json(Path(args.out) / bunch.code / "result.json", {"params": params, "metric": metric, "summary": summary, "runs": runs})
         print(f"{bunch.code} test {metric} over seeds {args.seeds}:")
         for k in keys:
             print(f"  {k:22s} {summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}")

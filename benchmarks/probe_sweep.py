@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import write_json
 
 from sklearn_tjepa import TJEPATransformer, load_benchmark
 from sklearn_tjepa.callbacks import LinearProbe
@@ -36,16 +37,9 @@ def run_variant(name, params, bunch, *, epochs, every, probe_rows, seed, verbose
         frame.iloc[probe_index], target[probe_index], frame.iloc[splits["val"]], target[splits["val"]],
         every=every, regression=regression,
     )
-    untrained_probe = LinearProbe(
-        frame.iloc[probe_index], target[probe_index], frame.iloc[splits["val"]], target[splits["val"]],
-        regression=regression,
-    )
     untrained = TJEPATransformer(**{**params, "max_epochs": 0, "random_state": seed}).fit(train)
-    untrained_probe.on_train_begin(untrained)
-    record = {"epoch": 0}
-    untrained_probe.on_epoch_end(record, untrained.encoder_)
     monitor = untrained.transform(train.iloc[np.random.default_rng(seed).permutation(len(train))[:1024]])
-    record.update(collapse_statistics(torch.from_numpy(monitor)))
+    untrained_collapse = collapse_statistics(torch.from_numpy(monitor))
     started = time.perf_counter()
     model = TJEPATransformer(**{**params, "max_epochs": epochs, "random_state": seed, "callbacks": [probe], "verbose": verbose}).fit(train)
     return {
@@ -53,8 +47,8 @@ def run_variant(name, params, bunch, *, epochs, every, probe_rows, seed, verbose
         "params": params,
         "dataset": bunch.code,
         "seed": seed,
-        "untrained_probe": record["probe_score"],
-        "untrained_collapse": {k: record[k] for k in ("embedding_std", "effective_rank")},
+        "untrained_probe": probe.score(untrained),
+        "untrained_collapse": untrained_collapse,
         "fit_seconds_with_probes": time.perf_counter() - started,
         "history": model.history_,
     }
@@ -77,12 +71,10 @@ def main():
     bunch = load_benchmark(args.dataset, data_dir=args.data_dir)
     variants = json.loads(Path(args.variants).read_text())
     names = args.only or list(variants)
-    out = Path(args.out) / bunch.code
-    out.mkdir(parents=True, exist_ok=True)
     for name in names:
         result = run_variant(name, variants[name], bunch, epochs=args.epochs, every=args.every,
                              probe_rows=args.probe_rows, seed=args.seed, verbose=args.verbose)
-        (out / f"{name}.json").write_text(json.dumps(result, indent=2))
+        write_json(Path(args.out) / bunch.code / f"{name}.json", result)
         curve = " ".join(f"{h['epoch']}:{h['probe_score']:.4f}" for h in result["history"] if "probe_score" in h)
         last = result["history"][-1]
         print(

@@ -15,11 +15,12 @@ One run measures, on a synthetic table shaped like Jannis (54 numerical features
    collapse monitor that follows each epoch.
 3. **A plain reference loop** written here in a few lines, for the same model
    (``sklearn_tjepa.model.build_student`` / ``make_target_encoder`` on the fitted estimator's
-   ``model_spec_``), the same rows, batch and ``MaskSampler`` with generators seeded as the
-   estimator seeds its own, so both loops draw the same mask sizes step by step (the work of a
-   step grows with the drawn context and target sizes): per step, sample the masks; compute
-   the targets with the target encoder under ``torch.no_grad()`` (batch-standardised and gathered
-   inline, as the estimator's default ``target_norm="batch"``); run the student; MSE loss;
+   ``model_spec_``), the same rows, batch and ``MaskSampler`` (``MaskSampler.from_config``) with
+   the estimator's own mask streams (``sklearn_tjepa.training.rng.RandomStreams``), so both loops
+   draw the same mask sizes step by step (the work of a step grows with the drawn context and
+   target sizes): per step, sample the masks; compute the package's objective
+   (``sklearn_tjepa.model.jepa_loss``: targets from the target encoder under ``torch.no_grad()``,
+   normalised as the estimator's default ``target_norm="batch"``, student, MSE loss);
    ``zero_grad``, ``backward``, ``torch.optim.AdamW(student.parameters(), lr=1e-3)`` step; then the
    EMA update of the target encoder as a Python ``for`` loop over parameter pairs
    (``p_t.mul_(m).add_(p_s, alpha=1 - m)``). No schedules, no parameter groups, no history, no
@@ -64,10 +65,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.utils import check_random_state
 
-from sklearn_tjepa.model import MaskSampler
+from sklearn_tjepa.model import MaskSampler, jepa_loss
+from sklearn_tjepa.training.rng import RandomStreams
 
 N_FEATURES = 54  # Jannis: 54 numerical features
 
@@ -87,7 +88,7 @@ CONFIGS = {
         "predictor_n_layers": 16,
         "predictor_n_heads": 4,
         "predictor_ffn_dim": 256,
-        "mask_num_preds": 4,
+        "n_target_sets": 4,
     },
 }
 #: The tuned size without dropout: on the CPU, attention with dropout leaves the fused kernel.
@@ -189,56 +190,29 @@ def measure_ours(config: dict, precision: str, steps: int, epochs: int) -> dict:
 def _plain_setup(config: dict, X: np.ndarray, seed: int = 0):
     from sklearn_tjepa.model import build_student, make_target_encoder
 
-    estimator = _estimator(config, "32", max_epochs=0).fit(X)  # fitted preprocessing and ModelSpec only
+    estimator = _estimator(config, "32", max_epochs=0, seed=seed).fit(X)  # fitted preprocessing and ModelSpec only
     table = estimator.preprocessor_.transform(X)
     x_num = torch.from_numpy(np.ascontiguousarray(table.x_num))
     x_cat = torch.from_numpy(np.ascontiguousarray(table.x_cat))
-    sampler = MaskSampler(
-        n_features=estimator.n_features_in_,
-        min_ctx_share=estimator.mask_min_ctx_share,
-        max_ctx_share=estimator.mask_max_ctx_share,
-        min_trgt_share=estimator.mask_min_trgt_share,
-        max_trgt_share=estimator.mask_max_trgt_share,
-        num_preds=estimator.mask_num_preds,
-        num_encs=estimator.mask_num_encs,
-    )
+    sampler = MaskSampler.from_config(estimator.n_features_in_, estimator)
     torch.manual_seed(seed)
     student = build_student(estimator.model_spec_)
     target_encoder = make_target_encoder(student.encoder)
-    # the estimator's mask generators (training/loop.py), so that both loops draw the same mask sizes
-    fit_seed = int(check_random_state(0).randint(np.iinfo(np.int32).max))
-    generators = (torch.Generator().manual_seed(fit_seed + 2), torch.Generator().manual_seed(fit_seed + 3))
+    # the estimator's mask streams (the seed fit draws from random_state), so that both loops draw the same sizes
+    streams = RandomStreams(int(check_random_state(seed).randint(np.iinfo(np.int32).max)))
+    generators = (streams.torch("mask_sizes"), streams.torch("mask_positions"))
     return student, target_encoder, sampler, x_num, x_cat, generators
 
 
-class _FixedSizes(MaskSampler):
-    """A mask sampler that always draws the given context and target sizes (for FLOP counts)."""
-
-    def __init__(self, sampler, n_ctx, n_trgt):
-        super().__init__(**{f: getattr(sampler, f) for f in sampler.__dataclass_fields__})
-        object.__setattr__(self, "sizes", (n_ctx, n_trgt))
-
-    def sample_sizes(self, generator):
-        return self.sizes
-
-
-def _plain_loss(student, target_encoder, sampler, num, cat, generators, precision):
-    context, targets = sampler.sample(num.shape[0], size_generator=generators[0], index_generator=generators[1])
+def _plain_loss(student, target_encoder, masks, num, cat, precision):
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     with autocast:
-        with torch.no_grad():
-            h = target_encoder(num, cat)[:, target_encoder.n_cls_tokens :]
-            h = (h - h.mean(dim=0)) / (h.std(dim=0) + 1e-6)
-            n_preds, batch, n_trgt = targets.shape
-            index = targets.unsqueeze(-1).expand(-1, -1, -1, h.shape[-1])
-            expected = torch.gather(h.unsqueeze(0).expand(n_preds, -1, -1, -1), 2, index)
-            expected = expected.reshape(n_preds * batch, n_trgt, -1)  # one context view
-        predicted = student(num, cat, context, targets)
-    return F.mse_loss(predicted.float(), expected.float())
+        return jepa_loss(student, target_encoder, num, cat, *masks, target_norm="batch")
 
 
 def _plain_step(student, target_encoder, optimizer, sampler, num, cat, generators, precision, momentum=0.996):
-    loss = _plain_loss(student, target_encoder, sampler, num, cat, generators, precision)
+    masks = sampler.sample(num.shape[0], size_generator=generators[0], index_generator=generators[1])
+    loss = _plain_loss(student, target_encoder, masks, num, cat, precision)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -275,11 +249,11 @@ def count_step_flops(student, target_encoder, sampler, num, cat, sizes) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     student.zero_grad()
-    generators = (torch.Generator().manual_seed(0), torch.Generator().manual_seed(0))
+    positions = torch.Generator().manual_seed(0)
     with FlopCounterMode(display=False, custom_mapping=_sdpa_flop_mapping()) as counter:
         for n_ctx, n_trgt in sizes:
-            loss = _plain_loss(student, target_encoder, _FixedSizes(sampler, n_ctx, n_trgt), num, cat, generators, "32")
-            loss.backward()
+            masks = sampler.sample_with_sizes(num.shape[0], n_ctx, n_trgt, index_generator=positions)
+            _plain_loss(student, target_encoder, masks, num, cat, "32").backward()
     student.zero_grad()
     total = counter.get_total_flops() / len(sizes)
     by_op = {str(op): int(n / len(sizes)) for op, n in counter.get_flop_counts().get("Global", {}).items()}

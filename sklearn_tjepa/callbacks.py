@@ -1,8 +1,8 @@
-"""Callbacks for :class:`~sklearn_tjepa.TJEPATransformer`: named objects called after every epoch.
+"""Callbacks of :class:`~sklearn_tjepa.TJEPATransformer`: hooks that receive the estimator.
 
-A callback is any object with ``on_epoch_end(record, encoder)``; it may add entries to ``record``
-(the epoch's row of ``history_``) and returns a truthy value to stop training. An optional
-``on_train_begin(estimator)`` is called by ``fit`` once the preprocessing is fitted.
+As in skorch, a callback derives from :class:`Callback` and overrides the hooks it needs; every
+hook gets the estimator. During ``fit`` the estimator's ``encoder_`` is the target encoder being
+trained, so ``est.transform(X)`` embeds rows with the current encoder.
 """
 
 from __future__ import annotations
@@ -12,17 +12,56 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_tjepa.training.inference import embed
+from sklearn_tjepa.validation import check_int
 
-__all__ = ["LinearProbe"]
+__all__ = ["Callback", "LinearProbe"]
 
 
-class LinearProbe:
-    """Score a linear probe on the target encoder's embeddings every ``every`` epochs.
+class Callback:
+    """Base class of the callbacks: every hook does nothing until a subclass overrides it.
+
+    Hooks are called by ``fit`` in this order: :meth:`on_train_begin` once, :meth:`on_epoch_end`
+    after every epoch, :meth:`on_train_end` once the fitted attributes are set.
+    """
+
+    def on_train_begin(self, est) -> None:
+        """Called once the preprocessing is fitted and before the first epoch.
+
+        Parameters
+        ----------
+        est : TJEPATransformer
+            The estimator being fitted; ``preprocessor_`` and ``model_spec_`` are set.
+        """
+
+    def on_epoch_end(self, est, record: dict) -> bool | None:
+        """Called after every epoch; return a truthy value to stop training.
+
+        Parameters
+        ----------
+        est : TJEPATransformer
+            The estimator being fitted; ``est.encoder_`` is the current target encoder (eval mode,
+            on the training device) and ``est.transform`` embeds with it.
+        record : dict
+            The epoch's row of ``history_``; entries added here are kept.
+        """
+
+    def on_train_end(self, est) -> None:
+        """Called at the end of a successful ``fit``, once the fitted attributes are set.
+
+        Parameters
+        ----------
+        est : TJEPATransformer
+            The fitted estimator.
+        """
+
+
+class LinearProbe(Callback):
+    """Score a linear probe on the current embeddings every ``every`` epochs.
 
     The probe (standardisation then logistic regression, or ridge regression for a continuous
-    target) is fitted on ``X_train`` and scored on ``X_valid``; the score (accuracy or R^2) goes
-    into ``history_`` as ``probe_score``. Use a validation split here, never the test set.
+    target) is fitted on the embeddings of ``X_train`` and scored on those of ``X_valid``; the
+    score (accuracy or R^2) goes into ``history_`` as ``probe_score``. Use a validation split
+    here, never the test set.
 
     Parameters
     ----------
@@ -46,32 +85,36 @@ class LinearProbe:
     """
 
     def __init__(self, X_train, y_train, X_valid, y_valid, *, every=1, regression=False, max_iter=1000):
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive int, got {every=}")
-        self.X_train, self.y_train = X_train, np.asarray(y_train)
-        self.X_valid, self.y_valid = X_valid, np.asarray(y_valid)
+        self.X_train = X_train
+        self.y_train = y_train
+        self.X_valid = X_valid
+        self.y_valid = y_valid
         self.every = every
         self.regression = regression
         self.max_iter = max_iter
 
-    def on_train_begin(self, estimator) -> None:
-        """Encode the probe's rows with the estimator's fitted preprocessing."""
-        self._tables = [estimator.preprocessor_.transform(X) for X in (self.X_train, self.X_valid)]
-        self._output = estimator.output
-        self._batch_size = estimator.transform_batch_size
+    def on_train_begin(self, est) -> None:
+        """Check ``every`` before the first epoch."""
+        check_int("every", self.every)
 
-    def _probe(self):
+    def score(self, est) -> float:
+        """Fit the probe on ``est``'s embeddings of ``X_train`` and score it on ``X_valid``.
+
+        Parameters
+        ----------
+        est : TJEPATransformer
+            A fitted estimator, or one being fitted (then its current encoder is used).
+
+        Returns
+        -------
+        float
+            Accuracy, or R^2 with ``regression=True``.
+        """
         model = Ridge() if self.regression else LogisticRegression(max_iter=self.max_iter)
-        return make_pipeline(StandardScaler(), model)
+        probe = make_pipeline(StandardScaler(), model).fit(est.transform(self.X_train), np.asarray(self.y_train))
+        return float(probe.score(est.transform(self.X_valid), np.asarray(self.y_valid)))
 
-    def on_epoch_end(self, record: dict, encoder) -> None:
-        """Fit and score the probe on this epoch's target encoder; adds ``probe_score``."""
-        if record["epoch"] % self.every:
-            return None
-        device = next(encoder.parameters()).device
-        train, valid = (
-            embed(encoder, t.x_num, t.x_cat, output=self._output, batch_size=self._batch_size, device=device)
-            for t in self._tables
-        )
-        record["probe_score"] = float(self._probe().fit(train, self.y_train).score(valid, self.y_valid))
-        return None
+    def on_epoch_end(self, est, record: dict) -> None:
+        """Add ``probe_score`` to the record every ``every`` epochs."""
+        if record["epoch"] % self.every == 0:
+            record["probe_score"] = self.score(est)

@@ -133,9 +133,6 @@ _SPECS = (
     ),
 )
 
-_BY_NAME = {spec.name: spec for spec in _SPECS}
-
-
 def _normalize(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 

@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 
 from sklearn_tjepa.model.jepa import ModelSpec
-from sklearn_tjepa.training.config import TrainConfig
+from sklearn_tjepa.training.config import RunOptions, TrainConfig
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
 
 __all__ = ["RankInfo", "launcher_environment", "train_distributed"]
@@ -87,6 +87,7 @@ def launcher_environment(environ=None) -> RankInfo | None:
 def train_distributed(
     spec: ModelSpec,
     config: TrainConfig,
+    options: RunOptions,
     x_num: np.ndarray,
     x_cat: np.ndarray,
     *,
@@ -113,7 +114,9 @@ def train_distributed(
     spec : ModelSpec
         Architecture.
     config : TrainConfig
-        Training settings; ``config.verbose >= 2`` lets the launcher's own logging through.
+        Training settings.
+    options : RunOptions
+        Run settings; ``options.verbose >= 2`` lets the launcher's own logging through.
     x_num, x_cat : ndarray
         Encoded training rows, the same on every node.
     valid : (ndarray, ndarray) or None
@@ -147,7 +150,7 @@ def train_distributed(
         raise RuntimeError("backend='torchrun' needs a PyTorch build with torch.distributed")
     info = launcher_environment()
     if info is not None:
-        return _train_in_place(spec, config, x_num, x_cat, valid, device, info)
+        return _train_in_place(spec, config, options, x_num, x_cat, valid, device, info)
     if n_nodes > 1 and not rdzv_endpoint:
         raise ValueError(
             f"n_nodes > 1 needs rdzv_endpoint='host:port' reachable from every node, got {n_nodes=}"
@@ -156,7 +159,7 @@ def train_distributed(
         raise ValueError(
             f"n_procs={n_procs} CUDA workers need as many GPUs, found {torch.cuda.device_count()}"
         )
-    return _launch(spec, config, x_num, x_cat, valid, device, n_procs, n_nodes, rdzv_endpoint)
+    return _launch(spec, config, options, x_num, x_cat, valid, device, n_procs, n_nodes, rdzv_endpoint)
 
 
 def _rank_device(device_type: str, local_rank: int) -> torch.device:
@@ -172,7 +175,7 @@ def _fingerprint(spec, x_num, x_cat, valid) -> tuple:
     return (spec, tuple((a.shape, str(a.dtype), zlib.crc32(np.ascontiguousarray(a).data)) for a in arrays))
 
 
-def _run_rank(spec, config, x_num, x_cat, valid, device, rank, world_size) -> TrainResult:
+def _run_rank(spec, config, options, x_num, x_cat, valid, device, rank, world_size) -> TrainResult:
     """Train as one rank of an initialised group; every rank returns after a common barrier."""
     if world_size > 1:
         gathered = [None] * world_size
@@ -184,24 +187,24 @@ def _run_rank(spec, config, x_num, x_cat, valid, device, rank, world_size) -> Tr
             )
         config = gathered[0][0]  # rank 0's seed everywhere, also with random_state=None
     logger.log(
-        logging.INFO if config.verbose >= 2 else logging.DEBUG,
+        logging.INFO if options.verbose >= 2 else logging.DEBUG,
         "rank %d/%d on %s (%s), %d threads",
         rank, world_size, device, dist.get_backend(), torch.get_num_threads(),
     )
     result = train_tjepa(
-        spec, config, x_num, x_cat, device=device, valid=valid, rank=rank, world_size=world_size
+        spec, config, options, x_num, x_cat, device=device, valid=valid, rank=rank, world_size=world_size
     )
     # A barrier, not destroy_process_group(): destroying at exit aborted now and then.
     dist.barrier()
     return result
 
 
-def _train_in_place(spec, config, x_num, x_cat, valid, device, info: RankInfo) -> TrainResult:
+def _train_in_place(spec, config, options, x_num, x_cat, valid, device, info: RankInfo) -> TrainResult:
     device = _rank_device(device.type, info.local_rank)
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend, rank=info.rank, world_size=info.world_size)
-    return _run_rank(spec, config, x_num, x_cat, valid, device, dist.get_rank(), dist.get_world_size())
+    return _run_rank(spec, config, options, x_num, x_cat, valid, device, dist.get_rank(), dist.get_world_size())
 
 
 def _cpu_count() -> int:
@@ -210,19 +213,19 @@ def _cpu_count() -> int:
     return os.cpu_count() or 1
 
 
-def _worker(spec, config, x_num, x_cat, valid, device_type) -> TrainResult | None:
+def _worker(spec, config, options, x_num, x_cat, valid, device_type) -> TrainResult | None:
     """Entry point of a launched worker (module level, so that spawn can import it)."""
     local_rank, local_world_size = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
     rank = int(os.environ["RANK"])
     torch.set_num_threads(max(1, _cpu_count() // local_world_size))
-    if config.verbose >= 2 and not logger.handlers:
+    if options.verbose >= 2 and not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(f"%(asctime)s [rank {rank}] %(levelname)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     device = _rank_device(device_type, local_rank)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    result = _run_rank(spec, config, x_num, x_cat, valid, device, rank, dist.get_world_size())
+    result = _run_rank(spec, config, options, x_num, x_cat, valid, device, rank, dist.get_world_size())
     return result if local_rank == 0 else None  # the state is the same on every rank: send one per node
 
 
@@ -265,7 +268,7 @@ def _failure_message(failure) -> str:
     return str(message)
 
 
-def _launch(spec, config, x_num, x_cat, valid, device, n_procs, n_nodes, rdzv_endpoint) -> TrainResult:
+def _launch(spec, config, options, x_num, x_cat, valid, device, n_procs, n_nodes, rdzv_endpoint) -> TrainResult:
     from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
@@ -291,13 +294,13 @@ def _launch(spec, config, x_num, x_cat, valid, device, n_procs, n_nodes, rdzv_en
         logs_specs=DefaultLogsSpecs(log_dir=log_dir),
     )
     logger.log(
-        logging.INFO if config.verbose >= 2 else logging.DEBUG,
+        logging.INFO if options.verbose >= 2 else logging.DEBUG,
         "launching %d worker(s) x %d node(s) on %s, rendezvous %s, run id %s",
         n_procs, n_nodes, device.type, launch_config.rdzv_endpoint, run_id,
     )
     try:
-        with _launcher_side_effects(config.verbose):
-            outputs = elastic_launch(launch_config, _worker)(spec, config, x_num, x_cat, valid, device.type)
+        with _launcher_side_effects(options.verbose):
+            outputs = elastic_launch(launch_config, _worker)(spec, config, options, x_num, x_cat, valid, device.type)
     except ChildFailedError as error:
         rank, failure = error.get_first_failure()
         raise RuntimeError(

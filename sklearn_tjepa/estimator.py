@@ -5,19 +5,18 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_tjepa.model.jepa import ModelSpec, build_encoder
+from sklearn_tjepa.inference import embed
+from sklearn_tjepa.model.jepa import ModelSpec, encoder_state, load_encoder
 from sklearn_tjepa.model.masks import MaskSampler
-from sklearn_tjepa.params import validate_parameters
 from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
-from sklearn_tjepa.training.config import TrainConfig
-from sklearn_tjepa.training.inference import embed
+from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
-from sklearn_tjepa.validation import resolve_device
+from sklearn_tjepa.training.rng import RandomStreams
+from sklearn_tjepa.validation import resolve_device, validate_tjepa_parameters
 
 __all__ = ["TJEPATransformer"]
 
@@ -90,14 +89,20 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Heads of the transformer predictor; must divide ``predictor_d_model``.
     predictor_ffn_dim : int, default=64
         Feed-forward width of the transformer predictor.
-    mask_min_ctx_share, mask_max_ctx_share : float, default=0.136, 0.368
-        Range of the share of features in each context set (the paper's values for jannis).
-    mask_min_trgt_share, mask_max_trgt_share : float, default=0.156, 0.622
-        Range of the share of features in each target set (the paper's values for jannis).
-    mask_num_preds : int, default=4
-        Target sets per row.
-    mask_num_encs : int, default=1
-        Disjoint context sets (context encoder views) per row.
+    mask_min_context_share, mask_max_context_share : float, default=0.136, 0.368
+        Range of the share of the ``D`` features in each context set, in ``[0, 1]``: each batch
+        draws ``round(D * share)`` (at least 1) features per context set. The paper's values for
+        jannis; the T-JEPA reference calls them ``min_ctx_share`` / ``max_ctx_share``.
+    mask_min_target_share, mask_max_target_share : float, default=0.156, 0.622
+        Range of the share of features in each target set (the paper's values for jannis; the
+        reference's ``min_trgt_share`` / ``max_trgt_share``). Whether the smallest context and
+        target fit the table's features is checked in ``fit``.
+    n_target_sets : int, default=4
+        Target sets per row, each predicted from the context (the T-JEPA reference's
+        ``mask_num_preds``, I-JEPA's ``num_pred_masks``).
+    n_context_sets : int, default=1
+        Disjoint context sets (context encoder views) per row (the T-JEPA reference's
+        ``mask_num_encs``, I-JEPA's ``num_enc_masks``).
     target_norm : {"none", "layer", "batch"}, default="batch"
         Normalisation of the target tokens: over each token's dimensions (``"layer"``, as
         I-JEPA), per feature and dimension across the batch's rows (``"batch"``: the loss then
@@ -114,9 +119,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     weight_decay, final_weight_decay : float, default=0.0, 0.0
         Cosine schedule of AdamW's weight decay (weights only; biases, norms and tokens undecayed).
     ema_start, ema_end : float, default=0.996, 1.0
-        EMA momentum of the target encoder, linear over ``ipe_scale`` times the iterations.
-    ipe_scale : float, default=1.25
-        Stretch of the momentum schedule.
+        EMA momentum of the target encoder, linear from ``ema_start`` to ``ema_end`` over
+        ``ema_horizon_scale`` times the training iterations.
+    ema_horizon_scale : float, default=1.25
+        Length of the momentum schedule relative to training (at least 1): with 1.25 the
+        momentum ends training four fifths of the way to ``ema_end`` (``ipe_scale`` in I-JEPA
+        and the T-JEPA reference).
     grad_clip : float or None, default=None
         Clip the gradients' global norm to this value.
     categorical_features : "auto", None or array-like, default="auto"
@@ -125,8 +133,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     numerical_scaling : {"minmax", "standard", "quantile", "none"}, default="quantile"
         Scaling of numerical columns, fitted on ``fit``'s rows only.
     output : {"flatten", "cls", "mean"}, default="flatten"
-        Embedding returned by ``transform``: all ``1 + D`` tokens concatenated, the CLS token, or
-        the mean of the feature tokens.
+        Embedding returned by ``transform``: all ``n_cls_tokens + D`` tokens concatenated, the
+        first CLS token, or the mean of the feature tokens.
     transform_batch_size : int, default=1024
         Rows per forward pass in ``transform``.
     device : str, default="auto"
@@ -148,7 +156,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (or use ``eval_set`` in ``fit``), record its
         JEPA loss each epoch, stop after ``patience`` epochs without improvement and keep the best
-        epoch's encoder.
+        epoch's encoder. Without it, ``patience`` is not used.
     validation_fraction : float, default=0.1
         Held-out share for early stopping.
     patience : int, default=5
@@ -159,12 +167,16 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Epochs between checkpoints.
     resume : bool, default=False
         Continue from the checkpoint in ``checkpoint_dir`` when there is one.
-    callbacks : list or None, default=None
-        Objects with ``on_epoch_end(record, encoder)``; a truthy return stops training.
+    callbacks : list of Callback or None, default=None
+        Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator:
+        ``on_train_begin(est)``, ``on_epoch_end(est, record)`` (a truthy return stops training)
+        and ``on_train_end(est)``. During training ``transform`` embeds with the current target
+        encoder. Needs ``backend="local"``.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, dropout, data order and masks. With an int, refitting on the same
-        data and machine gives bit-identical CPU embeddings. The caller's global torch RNG is
-        left as it was.
+        Seeds initialisation, dropout, data order, masks, the validation split and the monitored
+        rows, each from its own stream (:mod:`sklearn_tjepa.training.rng`). With an int,
+        refitting on the same data and machine gives bit-identical CPU embeddings. The caller's
+        global torch RNG is left as it was.
     verbose : int, default=0
         0 silent, 1 a progress bar with the loss per epoch, 2 also logs device, ranks and sizes
         through the ``sklearn_tjepa`` logger.
@@ -180,10 +192,13 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     model_spec_ : ModelSpec
         Architecture of the encoder.
     encoder_ : TabularEncoder
-        The trained target encoder, on the CPU.
+        The trained target encoder, on the CPU. While ``fit`` runs, callbacks find here the
+        target encoder being trained (on the training device), which ``transform`` uses.
     history_ : list of dict
-        Per epoch: loss, lr, weight_decay, momentum, seconds, samples_per_second,
-        peak_memory_mb, embedding_std, effective_rank, and valid_loss with early stopping.
+        Per epoch: epoch, loss, lr, weight_decay, momentum, seconds, samples_per_second,
+        peak_memory_mb, embedding_std, effective_rank (of the ``output`` embeddings of up to
+        1024 training rows), valid_loss with a validation set, and what callbacks add (e.g.
+        probe_score from :class:`~sklearn_tjepa.callbacks.LinearProbe`).
     n_iter_ : int
         Epochs run.
     best_epoch_ : int or None
@@ -231,12 +246,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         predictor_n_layers=2,
         predictor_n_heads=4,
         predictor_ffn_dim=64,
-        mask_min_ctx_share=0.136,
-        mask_max_ctx_share=0.368,
-        mask_min_trgt_share=0.156,
-        mask_max_trgt_share=0.622,
-        mask_num_preds=4,
-        mask_num_encs=1,
+        mask_min_context_share=0.136,
+        mask_max_context_share=0.368,
+        mask_min_target_share=0.156,
+        mask_max_target_share=0.622,
+        n_target_sets=4,
+        n_context_sets=1,
         target_norm="batch",
         max_epochs=6,
         batch_size=256,
@@ -248,7 +263,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         final_weight_decay=0.0,
         ema_start=0.996,
         ema_end=1.0,
-        ipe_scale=1.25,
+        ema_horizon_scale=1.25,
         grad_clip=None,
         categorical_features="auto",
         numerical_scaling="quantile",
@@ -288,12 +303,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.predictor_n_layers = predictor_n_layers
         self.predictor_n_heads = predictor_n_heads
         self.predictor_ffn_dim = predictor_ffn_dim
-        self.mask_min_ctx_share = mask_min_ctx_share
-        self.mask_max_ctx_share = mask_max_ctx_share
-        self.mask_min_trgt_share = mask_min_trgt_share
-        self.mask_max_trgt_share = mask_max_trgt_share
-        self.mask_num_preds = mask_num_preds
-        self.mask_num_encs = mask_num_encs
+        self.mask_min_context_share = mask_min_context_share
+        self.mask_max_context_share = mask_max_context_share
+        self.mask_min_target_share = mask_min_target_share
+        self.mask_max_target_share = mask_max_target_share
+        self.n_target_sets = n_target_sets
+        self.n_context_sets = n_context_sets
         self.target_norm = target_norm
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -305,7 +320,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.final_weight_decay = final_weight_decay
         self.ema_start = ema_start
         self.ema_end = ema_end
-        self.ipe_scale = ipe_scale
+        self.ema_horizon_scale = ema_horizon_scale
         self.grad_clip = grad_clip
         self.categorical_features = categorical_features
         self.numerical_scaling = numerical_scaling
@@ -348,69 +363,22 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             ).fit(frame)
         return self.preprocessor_.transform(frame)
 
-    def _model_spec(self, table: EncodedTable, sampler: MaskSampler) -> ModelSpec:
-        preprocessor = self.preprocessor_
-        bins = None
+    def _model_spec(self, params: dict, table: EncodedTable, sampler: MaskSampler) -> ModelSpec:
+        edges = None
         if self.numerical_embedding == "piecewise_linear" and table.x_num.shape[1]:
-            bins = _piecewise_linear_bins(table.x_num, self.numerical_bins)
-        return ModelSpec(
+            edges = _piecewise_linear_bins(table.x_num, self.numerical_bins)
+        preprocessor = self.preprocessor_
+        return from_params(
+            ModelSpec,
+            params,
             numerical_positions=tuple(int(i) for i in preprocessor.numerical_positions_),
             categorical_positions=tuple(int(i) for i in preprocessor.categorical_positions_),
             cardinalities=tuple(int(c) for c in preprocessor.cardinalities_),
-            d_model=self.d_model,
-            n_layers=self.n_layers,
-            n_heads=self.n_heads,
-            ffn_dim=self.ffn_dim,
-            dropout=float(self.dropout),
-            activation=self.activation,
-            norm=self.norm,
-            n_cls_tokens=self.n_cls_tokens,
-            numerical_embedding=self.numerical_embedding,
-            feature_index_embedding=bool(self.feature_index_embedding),
-            feature_type_embedding=bool(self.feature_type_embedding),
-            predictor=self.predictor,
-            predictor_d_model=self.predictor_d_model,
-            predictor_n_layers=self.predictor_n_layers,
-            predictor_n_heads=self.predictor_n_heads,
-            predictor_ffn_dim=self.predictor_ffn_dim,
             max_context_size=sampler.max_context_size,
-            numerical_bins=bins,
+            numerical_bin_edges=edges,
         )
 
-    def _train_config(self, seed: int) -> TrainConfig:
-        return TrainConfig(
-            seed=seed,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=float(self.lr),
-            start_lr=float(self.start_lr),
-            final_lr=float(self.final_lr),
-            warmup_epochs=float(self.warmup_epochs),
-            weight_decay=float(self.weight_decay),
-            final_weight_decay=float(self.final_weight_decay),
-            ema_start=float(self.ema_start),
-            ema_end=float(self.ema_end),
-            ipe_scale=float(self.ipe_scale),
-            grad_clip=None if self.grad_clip is None else float(self.grad_clip),
-            target_norm=self.target_norm,
-            mask_min_ctx_share=float(self.mask_min_ctx_share),
-            mask_max_ctx_share=float(self.mask_max_ctx_share),
-            mask_min_trgt_share=float(self.mask_min_trgt_share),
-            mask_max_trgt_share=float(self.mask_max_trgt_share),
-            mask_num_preds=self.mask_num_preds,
-            mask_num_encs=self.mask_num_encs,
-            output=self.output,
-            transform_batch_size=self.transform_batch_size,
-            precision=self.precision,
-            data_on_device=self.data_on_device,
-            patience=self.patience if self.early_stopping else 10**9,
-            checkpoint_dir=None if self.checkpoint_dir is None else str(self.checkpoint_dir),
-            checkpoint_every=self.checkpoint_every,
-            resume=bool(self.resume),
-            verbose=self.verbose,
-        )
-
-    def _validation_split(self, table: EncodedTable, eval_set, seed: int):
+    def _validation_split(self, table: EncodedTable, eval_set, streams: RandomStreams):
         if eval_set is not None:
             return table, self._encode(eval_set, reset=False)
         if not self.early_stopping:
@@ -421,7 +389,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"early_stopping needs at least 2 training and 2 validation rows, got "
                 f"{len(table)} rows with validation_fraction={self.validation_fraction}"
             )
-        order = np.random.default_rng(seed).permutation(len(table))
+        order = streams.numpy("validation_split").permutation(len(table))
         return table.take(np.sort(order[n_valid:])), table.take(np.sort(order[:n_valid]))
 
     def fit(self, X, y=None, *, eval_set=None):
@@ -435,8 +403,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         y : None
             Ignored; present for Pipeline compatibility.
         eval_set : array-like or DataFrame of shape (n_valid, n_features), default=None
-            Rows whose JEPA loss is recorded each epoch and drives early stopping (also without
-            ``early_stopping=True``, where it picks the best epoch's encoder).
+            Rows whose JEPA loss is recorded each epoch and picks the best epoch's encoder; with
+            ``early_stopping=True`` it also stops training (instead of a held-out share).
 
         Returns
         -------
@@ -444,68 +412,74 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             The fitted transformer.
         """
         params = self.get_params(deep=False)
-        validate_parameters(params)
+        validate_tjepa_parameters(params)
         table = self._encode(X, reset=True)
         if len(table) < 2:
             raise ValueError(f"T-JEPA needs at least 2 rows to train, got n_samples={len(table)}")
-        sampler = MaskSampler(
-            n_features=self.n_features_in_,
-            min_ctx_share=self.mask_min_ctx_share,
-            max_ctx_share=self.mask_max_ctx_share,
-            min_trgt_share=self.mask_min_trgt_share,
-            max_trgt_share=self.mask_max_trgt_share,
-            num_preds=self.mask_num_preds,
-            num_encs=self.mask_num_encs,
-        )
+        sampler = MaskSampler.from_config(self.n_features_in_, self)
         device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train_table, valid_table = self._validation_split(table, eval_set, seed)
-        self.model_spec_ = self._model_spec(train_table, sampler)
-        config = self._train_config(seed)
+        train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
+        self.model_spec_ = self._model_spec(params, train_table, sampler)
+        config = from_params(TrainConfig, params, seed=seed, patience=self.patience if self.early_stopping else None)
+        options = from_params(RunOptions, params)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
         callbacks = list(self.callbacks or ())
+        self.__dict__.pop("encoder_", None)  # a previous fit's encoder does not match the new preprocessing
         for callback in callbacks:
-            if hasattr(callback, "on_train_begin"):
-                callback.on_train_begin(self)
-        if self.backend == "torchrun":
-            from sklearn_tjepa.distributed import train_distributed
+            callback.on_train_begin(self)
+        try:
+            if self.backend == "torchrun":
+                from sklearn_tjepa.distributed import train_distributed
 
-            result = train_distributed(
-                self.model_spec_,
-                config,
-                train_table.x_num,
-                train_table.x_cat,
-                valid=valid,
-                device=device,
-                n_procs=self.n_procs,
-                n_nodes=self.n_nodes,
-                rdzv_endpoint=self.rdzv_endpoint,
-            )
-        else:
-            result = train_tjepa(
-                self.model_spec_,
-                config,
-                train_table.x_num,
-                train_table.x_cat,
-                device=device,
-                valid=valid,
-                callbacks=callbacks,
-            )
+                result = train_distributed(
+                    self.model_spec_,
+                    config,
+                    options,
+                    train_table.x_num,
+                    train_table.x_cat,
+                    valid=valid,
+                    device=device,
+                    n_procs=self.n_procs,
+                    n_nodes=self.n_nodes,
+                    rdzv_endpoint=self.rdzv_endpoint,
+                )
+            else:
+                result = train_tjepa(
+                    self.model_spec_,
+                    config,
+                    options,
+                    train_table.x_num,
+                    train_table.x_cat,
+                    device=device,
+                    valid=valid,
+                    on_epoch_end=self._epoch_end_hook(callbacks) if callbacks else None,
+                )
+        except BaseException:
+            self.__dict__.pop("encoder_", None)  # not the half-trained encoder a callback saw
+            raise
         self._set_fitted_state(result)
+        for callback in callbacks:
+            callback.on_train_end(self)
         return self
 
+    def _epoch_end_hook(self, callbacks):
+        """The loop's per-epoch hook: expose the target encoder as ``encoder_``, run callbacks."""
+
+        def on_epoch_end(record: dict, encoder) -> bool:
+            self.encoder_ = encoder
+            stop = False
+            for callback in callbacks:
+                stop = bool(callback.on_epoch_end(self, record)) or stop
+            return stop
+
+        return on_epoch_end
+
     def _set_fitted_state(self, result: TrainResult) -> None:
-        self.encoder_ = self._rebuild_encoder(result.target_state)
+        self.encoder_ = load_encoder(self.model_spec_, result.target_state)
         self.history_ = result.history
         self.n_iter_ = result.n_iter
         self.best_epoch_ = result.best_epoch
-
-    def _rebuild_encoder(self, state: dict):
-        with torch.random.fork_rng(devices=[]):
-            encoder = build_encoder(self.model_spec_)
-        encoder.load_state_dict({k: v.to("cpu") for k, v in state.items()})
-        encoder.requires_grad_(False)
-        return encoder.eval()
 
     def transform(self, X):
         """Embed rows with the trained target encoder.
@@ -519,25 +493,20 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Returns
         -------
         ndarray of float64 of shape (n_samples, n_features_out)
-            ``(1 + D) * d_model`` columns for ``output="flatten"``, ``d_model`` otherwise
-            (``D`` features, one CLS token).
+            ``(n_cls_tokens + D) * d_model`` columns for ``output="flatten"`` (``D``
+            features), ``d_model`` otherwise.
         """
         check_is_fitted(self, "encoder_")
         table = self._encode(X, reset=False)
-        device = resolve_device(self.device)
-        encoder = self.encoder_.to(device)
-        try:
-            embeddings = embed(
-                encoder,
-                table.x_num,
-                table.x_cat,
-                output=self.output,
-                batch_size=self.transform_batch_size,
-                device=device,
-                precision=self.precision,
-            )
-        finally:
-            self.encoder_ = encoder.to("cpu")
+        embeddings = embed(
+            self.encoder_,
+            table.x_num,
+            table.x_cat,
+            output=self.output,
+            batch_size=self.transform_batch_size,
+            device=resolve_device(self.device),
+            precision=self.precision,
+        )
         return embeddings.astype(np.float64)
 
     @property
@@ -551,11 +520,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         state = self.__dict__.copy()
         encoder = state.pop("encoder_", None)
         if encoder is not None:
-            state["encoder_state_"] = {k: v.detach().to("cpu") for k, v in encoder.state_dict().items()}
+            state["encoder_state_"] = encoder_state(encoder)
         return state
 
     def __setstate__(self, state):
-        encoder_state = state.pop("encoder_state_", None)
+        weights = state.pop("encoder_state_", None)
         self.__dict__.update(state)
-        if encoder_state is not None:
-            self.encoder_ = self._rebuild_encoder(encoder_state)
+        if weights is not None:
+            self.encoder_ = load_encoder(self.model_spec_, weights)

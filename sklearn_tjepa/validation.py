@@ -1,5 +1,8 @@
-"""Parameter checks shared by TJEPATransformer and the baselines.
+"""Every check of the package: parameter values, input tables and targets, TJEPATransformer's rules.
 
+Three parts, one job: scalar checks and device resolution shared by every estimator; the input
+table and target checks of the baselines; and the parameter rules of
+:class:`~sklearn_tjepa.TJEPATransformer` (:func:`validate_tjepa_parameters`), which need no data.
 Every check raises ``TypeError`` for a value of the wrong type and ``ValueError`` for one out of
 range, with a message that names the parameter, the value received and what was expected, e.g.
 ``"patience must be a positive int, got patience=0"``.
@@ -8,9 +11,22 @@ range, with a message that names the parameter, the value received and what was 
 from __future__ import annotations
 
 import math
+from functools import partial
 from numbers import Integral, Real
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import torch
+from sklearn.utils import check_array
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from sklearn_tjepa.inference import OUTPUTS
+from sklearn_tjepa.model.encoder import ACTIVATIONS, NORMS
+from sklearn_tjepa.model.objective import TARGET_NORMS
+from sklearn_tjepa.model.predictors import PREDICTORS
+from sklearn_tjepa.model.tokenizer import NUMERICAL_EMBEDDINGS
+from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS
 
 __all__ = [
     "check_int",
@@ -19,7 +35,15 @@ __all__ = [
     "check_option",
     "check_bool",
     "check_fraction",
+    "check_multiplier",
     "resolve_device",
+    "is_dataframe",
+    "validate_table",
+    "validate_target",
+    "validate_tjepa_parameters",
+    "PRECISIONS",
+    "BACKENDS",
+    "DATA_PLACEMENTS",
 ]
 
 
@@ -99,3 +123,207 @@ def resolve_device(device) -> torch.device:
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'")
     return parsed
+
+
+def check_multiplier(name: str, value, base: int) -> None:
+    """Raise unless ``value`` is a positive float with ``int(base * value) >= 1``."""
+    check_real(name, value, positive=True)
+    if int(base * value) < 1:
+        raise ValueError(
+            f"{name} times the block width must give at least 1 unit, got {name}={value!r} "
+            f"for a width of {base}"
+        )
+
+
+def is_dataframe(X) -> bool:
+    """Whether ``X`` is a pandas DataFrame or another dataframe-protocol object."""
+    return isinstance(X, pd.DataFrame) or (
+        hasattr(X, "__dataframe__") and not isinstance(X, np.ndarray)
+    )
+
+
+def validate_table(estimator, X, *, reset: bool):
+    """Check ``X`` and record or compare ``n_features_in_`` and ``feature_names_in_``.
+
+    A dataframe is returned unchanged, since its categorical columns are encoded later by
+    :class:`~sklearn_tjepa.preprocessing.TablePreprocessor`. Any other input goes through
+    :func:`~sklearn.utils.validation.validate_data`, as numbers unless the estimator names
+    categorical columns explicitly (then object arrays of strings are kept). NaN is allowed,
+    infinity is not.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Holds ``categorical_features``; receives ``n_features_in_`` (and ``feature_names_in_``).
+    X : array-like or DataFrame of shape (n_samples, n_features)
+    reset : bool
+        True in ``fit``, False in prediction.
+
+    Returns
+    -------
+    X : DataFrame or ndarray
+    """
+    if is_dataframe(X):
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
+        return X
+    spec = estimator.categorical_features
+    numeric_only = spec is None or (isinstance(spec, str) and spec == "auto")
+    return validate_data(
+        estimator,
+        X,
+        reset=reset,
+        dtype="numeric" if numeric_only else None,
+        ensure_all_finite="allow-nan",
+    )
+
+
+def validate_target(estimator, X, y, *, numeric: bool) -> np.ndarray:
+    """Check ``y``: present, one-dimensional, finite and as long as ``X``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Named in the error message when ``y`` is missing.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    numeric : bool
+        Convert ``y`` to numbers (regression) or keep its dtype (class labels).
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+    y = column_or_1d(y, warn=True)
+    y = check_array(y, ensure_2d=False, dtype="numeric" if numeric else None, input_name="y")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"{[X.shape[0], y.shape[0]]}"
+        )
+    return y
+
+
+# ---------------------------------------------------------------- TJEPATransformer's parameters
+
+PRECISIONS = ("32", "bf16")
+BACKENDS = ("local", "torchrun")
+DATA_PLACEMENTS = ("auto", "always", "never")
+
+_non_negative_int = partial(check_int, min_value=0)
+_share = partial(check_real, max_value=1.0)
+
+
+def _options(options):
+    return partial(check_option, options=tuple(options))
+
+
+# name -> check(name, value), each raising TypeError/ValueError that names the parameter.
+_TJEPA_RULES = {
+    "d_model": check_int,
+    "n_layers": _non_negative_int,
+    "n_heads": check_int,
+    "ffn_dim": check_int,
+    "dropout": check_rate,
+    "activation": _options(ACTIVATIONS),
+    "norm": _options(NORMS),
+    "n_cls_tokens": check_int,
+    "numerical_embedding": _options(NUMERICAL_EMBEDDINGS),
+    "numerical_bins": partial(check_int, min_value=2),
+    "feature_index_embedding": check_bool,
+    "feature_type_embedding": check_bool,
+    "predictor": _options(PREDICTORS),
+    "predictor_d_model": check_int,
+    "predictor_n_layers": _non_negative_int,
+    "predictor_n_heads": check_int,
+    "predictor_ffn_dim": check_int,
+    "mask_min_context_share": _share,
+    "mask_max_context_share": _share,
+    "mask_min_target_share": _share,
+    "mask_max_target_share": _share,
+    "n_target_sets": check_int,
+    "n_context_sets": check_int,
+    "target_norm": _options(TARGET_NORMS),
+    "max_epochs": _non_negative_int,
+    "batch_size": partial(check_int, min_value=2),
+    "lr": partial(check_real, positive=True),
+    "start_lr": check_real,
+    "final_lr": check_real,
+    "warmup_epochs": check_real,
+    "weight_decay": check_real,
+    "final_weight_decay": check_real,
+    "ema_start": _share,
+    "ema_end": _share,
+    "ema_horizon_scale": partial(check_real, min_value=1.0),
+    "numerical_scaling": _options(NUMERICAL_SCALINGS),
+    "output": _options(OUTPUTS),
+    "transform_batch_size": check_int,
+    "precision": _options(PRECISIONS),
+    "backend": _options(BACKENDS),
+    "n_procs": check_int,
+    "n_nodes": check_int,
+    "data_on_device": _options(DATA_PLACEMENTS),
+    "early_stopping": check_bool,
+    "validation_fraction": check_fraction,
+    "patience": check_int,
+    "checkpoint_every": check_int,
+    "resume": check_bool,
+    "verbose": _non_negative_int,
+}
+
+
+def _check_ordered(params: dict[str, Any], low: str, high: str) -> None:
+    if params[low] > params[high]:
+        raise ValueError(f"{low} must not exceed {high}, got {low}={params[low]} > {high}={params[high]}")
+
+
+def _check_divides(params: dict[str, Any], heads: str, width: str) -> None:
+    if params[width] % params[heads]:
+        raise ValueError(f"{heads} must divide {width}, got {width}={params[width]} and {heads}={params[heads]}")
+
+
+def validate_tjepa_parameters(params: dict[str, Any]) -> None:
+    """Raise ``ValueError``/``TypeError`` naming the first invalid parameter of TJEPATransformer.
+
+    Checks each value's type and range, then the relations that need no data: share ranges
+    ordered, ``n_heads`` dividing ``d_model``, ``predictor_n_heads`` dividing
+    ``predictor_d_model``, an ordered EMA range, a known device and callbacks that derive from
+    :class:`~sklearn_tjepa.callbacks.Callback`. Whether the mask shares fit the table's ``D``
+    features is checked by :class:`~sklearn_tjepa.model.MaskSampler` at fit time.
+
+    Parameters
+    ----------
+    params : dict
+        ``estimator.get_params(deep=False)``.
+    """
+    for name, rule in _TJEPA_RULES.items():
+        if name == "numerical_bins" and params["numerical_embedding"] != "piecewise_linear":
+            continue
+        rule(name, params[name])
+    for kind in ("context", "target"):
+        _check_ordered(params, f"mask_min_{kind}_share", f"mask_max_{kind}_share")
+    _check_divides(params, "n_heads", "d_model")
+    if params["predictor"] == "transformer":
+        _check_divides(params, "predictor_n_heads", "predictor_d_model")
+    _check_ordered(params, "ema_start", "ema_end")
+    if params["grad_clip"] is not None:
+        check_real("grad_clip", params["grad_clip"], positive=True)
+    resolve_device(params["device"])
+    if params["callbacks"]:
+        _check_callbacks(params["callbacks"], params["backend"])
+
+
+def _check_callbacks(callbacks, backend: str) -> None:
+    # imported here: sklearn_tjepa.callbacks itself uses the checks of this module
+    from sklearn_tjepa.callbacks import Callback
+
+    if backend != "local":
+        raise ValueError(f"callbacks run in the fitting process and need backend='local', got backend={backend!r}")
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"callbacks must be instances of sklearn_tjepa.callbacks.Callback, got {callback!r}"
+            )

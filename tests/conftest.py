@@ -1,9 +1,15 @@
-"""Shared fixtures: tiny model settings and small tables (numpy and mixed-type DataFrames)."""
+"""Shared fixtures: tiny model settings, a factory of tiny estimators, a tiny ModelSpec and small
+tables (numpy and mixed-type DataFrames)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+
+from sklearn_tjepa import TJEPATransformer
+from sklearn_tjepa.model import ModelSpec
+from sklearn_tjepa.training import loop
+from sklearn_tjepa.training.config import from_params
 
 # One intra-op thread for the whole test session. The models here are tiny (d_model=8); with
 # two OpenMP threads on a busy 2-core machine every matmul waits on a spinning peer, and a fit
@@ -30,6 +36,54 @@ TINY_PARAMS = dict(
 def tiny_params():
     """Keyword arguments of a tiny, fast, CPU-only TJEPATransformer (a fresh dict per test)."""
     return dict(TINY_PARAMS)
+
+
+@pytest.fixture
+def make(tiny_params):
+    """Factory of tiny TJEPATransformers with ``random_state=0``; keyword arguments override."""
+
+    def factory(**overrides):
+        return TJEPATransformer(**{**tiny_params, "random_state": 0, **overrides})
+
+    return factory
+
+
+@pytest.fixture
+def recorded_batches(monkeypatch):
+    """The numerical rows of every batch the loop computes the objective on, as handed to
+    ``loop.jepa_loss``: ``{"train": [...], "valid": [...]}`` (student in train or eval mode)."""
+    batches = {"train": [], "valid": []}
+    original = loop.jepa_loss
+
+    def jepa_loss(student, target_encoder, x_num, x_cat, *args, **kwargs):
+        batches["train" if student.training else "valid"].append(x_num.clone())
+        return original(student, target_encoder, x_num, x_cat, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "jepa_loss", jepa_loss)
+    return batches
+
+
+def row_indices(est, X, batches):
+    """Positions in ``X`` of the rows of each recorded batch (rows of ``X`` are distinct)."""
+    encoded = torch.from_numpy(est.preprocessor_.transform(X).x_num)
+    return [[int(torch.nonzero((encoded == row).all(dim=1))[0]) for row in batch] for batch in batches]
+
+
+def tiny_spec(
+    numerical=(0, 2, 3), categorical=(1, 4), cardinalities=(4, 3), max_context_size=2, numerical_bin_edges=None, **overrides
+):
+    """The ModelSpec of a tiny estimator (``TINY_PARAMS``, linear numerical embedding) for a table
+    with the given numerical and categorical column positions; ``overrides`` are parameters."""
+    params = TJEPATransformer(**{**TINY_PARAMS, "numerical_embedding": "linear", **overrides}).get_params()
+    return from_params(
+        ModelSpec,
+        params,
+        numerical_positions=tuple(numerical),
+        categorical_positions=tuple(categorical),
+        cardinalities=tuple(cardinalities),
+        max_context_size=max_context_size,
+        numerical_bin_edges=numerical_bin_edges,
+    )
 
 
 @pytest.fixture

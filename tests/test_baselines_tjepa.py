@@ -2,22 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
 
+from conftest import TINY_PARAMS
 from sklearn_tjepa.baselines import MLPClassifier, make_gbdt, with_tjepa
 
-pytest.importorskip("sklearn_tjepa.estimator", reason="TJEPATransformer is not available yet")
-
-TINY_TJEPA = dict(d_model=8, n_layers=1, n_heads=2, ffn_dim=16, max_epochs=1, batch_size=64, random_state=0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a busy 2-core machine two OpenMP threads are 10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+TINY_TJEPA = dict(TINY_PARAMS, max_epochs=1, batch_size=64, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import torch.distributed as dist
 from conftest import TINY_PARAMS
 from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa.distributed import RankInfo, launcher_environment, train_distributed
+from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 
 TINY = dict(TINY_PARAMS, batch_size=16, output="cls", random_state=0)
 LAUNCHER_NOISE = ("torch.distributed", "elastic", "rendezvous", "terminating process")
@@ -99,11 +100,12 @@ def test_worker_failure_raises_promptly(X, no_launcher_env, capfd):
     fitted = TJEPATransformer(**{**TINY, "max_epochs": 0}).fit(X[:8])  # only to get spec and config
     table = fitted.preprocessor_.transform(X)
     broken = dataclasses.replace(fitted.model_spec_, n_heads=3)  # 3 does not divide d_model=8
-    config = dataclasses.replace(fitted._train_config(0), max_epochs=1)
+    params = {**fitted.get_params(), "max_epochs": 1}
+    config = from_params(TrainConfig, params, seed=0, patience=None)
     started = time.perf_counter()
     with pytest.raises(RuntimeError, match=r"worker rank \d failed .*invalid for input of size"):
         train_distributed(
-            broken, config, table.x_num, table.x_cat,
+            broken, config, from_params(RunOptions, params), table.x_num, table.x_cat,
             valid=None, device=torch.device("cpu"), n_procs=2, n_nodes=1, rdzv_endpoint=None,
         )
     assert time.perf_counter() - started < 60

@@ -15,21 +15,13 @@ import torch.serialization
 
 from conftest import make_mixed_frame
 from sklearn_tjepa import TJEPATransformer
-from sklearn_tjepa import estimator as estimator_module
+from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.training import loop
 
 HISTORY_KEYS = {
     "loss", "lr", "weight_decay", "momentum", "seconds", "samples_per_second", "peak_memory_mb",
     "embedding_std", "effective_rank",
 }
-
-
-@pytest.fixture
-def make(tiny_params):
-    def factory(**overrides):
-        return TJEPATransformer(**{**tiny_params, "random_state": 0, **overrides})
-
-    return factory
 
 
 # ---------------------------------------------------------------- inputs
@@ -115,7 +107,7 @@ def test_transform_batch_size_does_not_change_embeddings(make, X_numeric):
     "overrides",
     [
         dict(predictor="mlp"),
-        dict(mask_num_encs=2, mask_max_ctx_share=0.4),
+        dict(n_context_sets=2, mask_max_context_share=0.4),
         dict(norm="post", activation="relu", n_cls_tokens=2),
         dict(numerical_embedding="periodic"),
         dict(numerical_embedding="piecewise_linear", numerical_bins=4),
@@ -366,24 +358,33 @@ def test_silent_by_default(make, X_numeric, capfd):
 # ---------------------------------------------------------------- errors before training
 
 
-@pytest.fixture
-def no_training(monkeypatch):
-    """Fail loudly if training starts: every error below must come before it."""
-
-    def forbidden(*args, **kwargs):
+class _NoTraining(Callback):
+    def on_train_begin(self, est):
         raise AssertionError("training started before the input was validated")
 
-    monkeypatch.setattr(estimator_module, "train_tjepa", forbidden)
+
+@pytest.fixture
+def make_untrained(make):
+    """Like ``make``, with a callback that fails loudly if training starts: every error below must
+    come before it."""
+
+    def factory(**overrides):
+        return make(callbacks=[_NoTraining()], **overrides)
+
+    return factory
 
 
 @pytest.mark.parametrize(
     "overrides,error,match",
     [
-        (dict(mask_min_ctx_share=0.5, mask_max_ctx_share=0.3), ValueError, "mask_min_ctx_share"),
-        (dict(mask_min_trgt_share=0.7, mask_max_trgt_share=0.6), ValueError, "mask_min_trgt_share"),
-        (dict(mask_min_ctx_share=0.6, mask_max_ctx_share=0.7, mask_min_trgt_share=0.5, mask_max_trgt_share=0.6), ValueError, "mask shares cannot fit"),
-        (dict(mask_num_encs=3, mask_min_ctx_share=0.3, mask_max_ctx_share=0.4, mask_min_trgt_share=0.2), ValueError, "mask_num_encs"),
-        (dict(mask_min_ctx_share=1.5), ValueError, "mask_min_ctx_share"),
+        (dict(mask_min_context_share=0.5, mask_max_context_share=0.3), ValueError, "mask_min_context_share"),
+        (dict(mask_min_target_share=0.7, mask_max_target_share=0.6), ValueError, "mask_min_target_share"),
+        (dict(mask_min_context_share=0.7, mask_max_context_share=0.8, mask_min_target_share=0.5, mask_max_target_share=0.6), ValueError, "mask shares cannot fit 5 features"),
+        (dict(n_context_sets=3, mask_min_context_share=0.3, mask_max_context_share=0.4, mask_min_target_share=0.2), ValueError, "n_context_sets"),
+        (dict(mask_max_target_share=1.5), ValueError, "mask_max_target_share"),
+        (dict(n_target_sets=0), ValueError, "n_target_sets"),
+        (dict(ema_horizon_scale=0.5), ValueError, "ema_horizon_scale"),
+        (dict(mask_min_context_share=1.5), ValueError, "mask_min_context_share"),
         (dict(n_heads=3), ValueError, "n_heads"),
         (dict(predictor_n_heads=3), ValueError, "predictor_n_heads"),
         (dict(batch_size=1), ValueError, "batch_size"),
@@ -404,25 +405,25 @@ def no_training(monkeypatch):
         (dict(grad_clip=0.0), ValueError, "grad_clip"),
     ],
 )
-def test_bad_parameters_raise_before_training(make, X_numeric, no_training, overrides, error, match):
+def test_bad_parameters_raise_before_training(make_untrained, X_numeric, overrides, error, match):
     with pytest.raises(error, match=match):
-        make(**overrides).fit(X_numeric)
+        make_untrained(**overrides).fit(X_numeric)
 
 
-def test_shares_that_cannot_fit_this_table(make, X_numeric, no_training):
+def test_shares_that_cannot_fit_this_table(make_untrained, X_numeric):
     """Shares that fit in general (0.5 + 0.5 <= 1) but not 3 features after rounding:
     round(3 * 0.5) = 2 context + 2 target > 3."""
     with pytest.raises(ValueError, match="mask shares cannot fit 3 features"):
-        make(mask_min_ctx_share=0.5, mask_max_ctx_share=0.5, mask_min_trgt_share=0.5, mask_max_trgt_share=0.5).fit(
+        make_untrained(mask_min_context_share=0.5, mask_max_context_share=0.5, mask_min_target_share=0.5, mask_max_target_share=0.5).fit(
             X_numeric[:, :3]
         )
 
 
-def test_cuda_requested_without_cuda(make, X_numeric, no_training):
+def test_cuda_requested_without_cuda(make_untrained, X_numeric):
     if torch.cuda.is_available():
         pytest.skip("CUDA is available")
     with pytest.raises(ValueError, match="device='cuda'"):
-        make(device="cuda").fit(X_numeric)
+        make_untrained(device="cuda").fit(X_numeric)
 
 
 def test_wrong_column_count_at_transform(make, X_numeric, mixed_frame):
@@ -434,10 +435,10 @@ def test_wrong_column_count_at_transform(make, X_numeric, mixed_frame):
         est.transform(mixed_frame.drop(columns=["flag"]))
 
 
-def test_string_in_numerical_column_numpy(make, no_training):
+def test_string_in_numerical_column_numpy(make_untrained):
     X = np.array([[1.0, "a", 2.0], ["oops", "b", 3.0]] * 10, dtype=object)
     with pytest.raises(ValueError, match="Column 0 .*numerical.*'oops'"):
-        make(categorical_features=[1]).fit(X)
+        make_untrained(categorical_features=[1]).fit(X)
 
 
 def test_string_in_numerical_column_at_transform(make):
@@ -449,36 +450,36 @@ def test_string_in_numerical_column_at_transform(make):
         est.transform(np.array([[1.0, "a", "x"]], dtype=object))  # an all-string column
 
 
-def test_string_column_with_categorical_features_none(make, mixed_frame, no_training):
+def test_string_column_with_categorical_features_none(make_untrained, mixed_frame):
     with pytest.raises(ValueError, match="'city'"):
-        make(categorical_features=None).fit(mixed_frame[["age", "count", "city"]])
+        make_untrained(categorical_features=None).fit(mixed_frame[["age", "count", "city"]])
     with pytest.raises(ValueError, match="'colour'.*categorical_features"):
-        make(categorical_features=None).fit(mixed_frame)
+        make_untrained(categorical_features=None).fit(mixed_frame)
 
 
-def test_empty_input(make, no_training):
+def test_empty_input(make_untrained):
     with pytest.raises(ValueError, match="0 sample"):
-        make().fit(np.empty((0, 4)))
+        make_untrained().fit(np.empty((0, 4)))
     with pytest.raises(ValueError, match="0 feature"):
-        make().fit(np.empty((10, 0)))
+        make_untrained().fit(np.empty((10, 0)))
 
 
-def test_single_row_and_single_feature(make, X_numeric, no_training):
+def test_single_row_and_single_feature(make_untrained, X_numeric):
     with pytest.raises(ValueError, match="n_samples=1"):
-        make().fit(X_numeric[:1])
+        make_untrained().fit(X_numeric[:1])
     with pytest.raises(ValueError, match="n_features=1"):
-        make().fit(X_numeric[:, :1])
+        make_untrained().fit(X_numeric[:, :1])
 
 
-def test_infinity(make, X_numeric, mixed_frame, no_training):
+def test_infinity(make_untrained, X_numeric, mixed_frame):
     X = X_numeric.copy()
     X[4, 3] = np.inf
     with pytest.raises(ValueError, match="infinity in column 3"):
-        make().fit(X)
+        make_untrained().fit(X)
     frame = mixed_frame.copy()
     frame.loc[2, "age"] = -np.inf
     with pytest.raises(ValueError, match="infinity in column 'age'"):
-        make().fit(frame)
+        make_untrained().fit(frame)
 
 
 def test_infinity_at_transform(make, X_numeric):
@@ -498,9 +499,9 @@ def test_infinity_at_transform(make, X_numeric):
         ([[0, 1]], "categorical_features must be 1-D"),
     ],
 )
-def test_bad_categorical_features(make, mixed_frame, no_training, categorical_features, match):
+def test_bad_categorical_features(make_untrained, mixed_frame, categorical_features, match):
     with pytest.raises(ValueError, match=match):
-        make(categorical_features=categorical_features).fit(mixed_frame)
+        make_untrained(categorical_features=categorical_features).fit(mixed_frame)
 
 
 def test_categorical_features_by_name_index_and_mask(make, mixed_frame):
@@ -513,13 +514,13 @@ def test_categorical_features_by_name_index_and_mask(make, mixed_frame):
         assert est.model_spec_.cardinalities == (4,)
 
 
-def test_sparse_and_1d_input(make, X_numeric, no_training):
+def test_sparse_and_1d_input(make_untrained, X_numeric):
     import scipy.sparse
 
     with pytest.raises(TypeError, match="Sparse"):
-        make().fit(scipy.sparse.csr_matrix(X_numeric))
+        make_untrained().fit(scipy.sparse.csr_matrix(X_numeric))
     with pytest.raises(ValueError, match="2-D"):
-        make().fit(X_numeric[:, 0])
+        make_untrained().fit(X_numeric[:, 0])
 
 
 def test_transform_before_fit(make, X_numeric):

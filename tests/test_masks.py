@@ -31,23 +31,23 @@ def sampler_settings(draw):
     n_features = draw(st.integers(2, 40))
     min_ctx, max_ctx = draw(share_range())
     min_trgt, max_trgt = draw(share_range())
-    num_preds = draw(st.integers(1, 4))
-    num_encs = draw(st.integers(1, 3))
+    n_target_sets = draw(st.integers(1, 4))
+    n_context_sets = draw(st.integers(1, 3))
     return dict(
         n_features=n_features,
-        min_ctx_share=min_ctx,
-        max_ctx_share=max_ctx,
-        min_trgt_share=min_trgt,
-        max_trgt_share=max_trgt,
-        num_preds=num_preds,
-        num_encs=num_encs,
+        mask_min_context_share=min_ctx,
+        mask_max_context_share=max_ctx,
+        mask_min_target_share=min_trgt,
+        mask_max_target_share=max_trgt,
+        n_target_sets=n_target_sets,
+        n_context_sets=n_context_sets,
     )
 
 
 def _fits(kwargs):
-    ctx_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["min_ctx_share"], kwargs["max_ctx_share"])
-    trgt_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["min_trgt_share"], kwargs["max_trgt_share"])
-    return kwargs["num_encs"] * ctx_low + trgt_low <= kwargs["n_features"]
+    ctx_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["mask_min_context_share"], kwargs["mask_max_context_share"])
+    trgt_low, _ = mask_count_bounds(kwargs["n_features"], kwargs["mask_min_target_share"], kwargs["mask_max_target_share"])
+    return kwargs["n_context_sets"] * ctx_low + trgt_low <= kwargs["n_features"]
 
 
 @SETTINGS
@@ -55,7 +55,7 @@ def _fits(kwargs):
 def test_mask_properties(kwargs, batch, seed):
     assume(_fits(kwargs))
     sampler = MaskSampler(**kwargs)
-    D, V, P = kwargs["n_features"], kwargs["num_encs"], kwargs["num_preds"]
+    D, V, P = kwargs["n_features"], kwargs["n_context_sets"], kwargs["n_target_sets"]
     context, targets = sampler.sample(batch, size_generator=_generators(seed)[0], index_generator=_generators(seed)[1])
     n_ctx, n_trgt = context.shape[2], targets.shape[2]
 
@@ -97,19 +97,19 @@ def test_impossible_shares_raise_at_construction(kwargs):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(n_features=10, min_ctx_share=0.6, max_ctx_share=0.7, min_trgt_share=0.5, max_trgt_share=0.6),
-        dict(n_features=10, min_ctx_share=0.3, max_ctx_share=0.3, min_trgt_share=0.2, max_trgt_share=0.2, num_encs=3),
-        dict(n_features=3, min_ctx_share=0.5, max_ctx_share=0.5, min_trgt_share=0.5, max_trgt_share=0.5),
+        dict(n_features=10, mask_min_context_share=0.6, mask_max_context_share=0.7, mask_min_target_share=0.5, mask_max_target_share=0.6),
+        dict(n_features=10, mask_min_context_share=0.3, mask_max_context_share=0.3, mask_min_target_share=0.2, mask_max_target_share=0.2, n_context_sets=3),
+        dict(n_features=3, mask_min_context_share=0.5, mask_max_context_share=0.5, mask_min_target_share=0.5, mask_max_target_share=0.5),
     ],
 )
 def test_impossible_shares_examples(kwargs):
-    with pytest.raises(ValueError, match="mask_num_encs"):
+    with pytest.raises(ValueError, match="n_context_sets"):
         MaskSampler(**kwargs)
 
 
 def test_single_feature_raises():
     with pytest.raises(ValueError, match="n_features=1"):
-        MaskSampler(n_features=1, min_ctx_share=0.5, max_ctx_share=0.5, min_trgt_share=0.5, max_trgt_share=0.5)
+        MaskSampler(n_features=1, mask_min_context_share=0.5, mask_max_context_share=0.5, mask_min_target_share=0.5, mask_max_target_share=0.5)
 
 
 @SETTINGS
@@ -124,14 +124,14 @@ def test_same_seeds_same_masks(kwargs, seed):
 
 
 def test_different_seeds_different_masks():
-    sampler = MaskSampler(n_features=12, min_ctx_share=0.3, max_ctx_share=0.3, min_trgt_share=0.3, max_trgt_share=0.3)
+    sampler = MaskSampler(n_features=12, mask_min_context_share=0.3, mask_max_context_share=0.3, mask_min_target_share=0.3, mask_max_target_share=0.3)
     first = sampler.sample(64, size_generator=_generators(0)[0], index_generator=_generators(0)[1])
     second = sampler.sample(64, size_generator=_generators(10)[0], index_generator=_generators(10)[1])
     assert not torch.equal(first[0], second[0])
 
 
 def test_successive_batches_differ():
-    sampler = MaskSampler(n_features=12, min_ctx_share=0.3, max_ctx_share=0.3, min_trgt_share=0.3, max_trgt_share=0.3)
+    sampler = MaskSampler(n_features=12, mask_min_context_share=0.3, mask_max_context_share=0.3, mask_min_target_share=0.3, mask_max_target_share=0.3)
     size_gen, index_gen = _generators(0)
     first = sampler.sample(64, size_generator=size_gen, index_generator=index_gen)
     second = sampler.sample(64, size_generator=size_gen, index_generator=index_gen)
@@ -148,7 +148,7 @@ def test_mask_count_bounds(n_features, shares):
 
 
 def test_sizes_cover_the_whole_range():
-    sampler = MaskSampler(n_features=20, min_ctx_share=0.1, max_ctx_share=0.3, min_trgt_share=0.2, max_trgt_share=0.4)
+    sampler = MaskSampler(n_features=20, mask_min_context_share=0.1, mask_max_context_share=0.3, mask_min_target_share=0.2, mask_max_target_share=0.4)
     size_gen = torch.Generator().manual_seed(0)
     drawn = {sampler.sample_sizes(size_gen) for _ in range(300)}
     assert {n_ctx for n_ctx, _ in drawn} == set(range(2, 7))
@@ -159,8 +159,8 @@ def test_sampling_is_vectorised():
     """100k rows in one call, with a bounded number of Python calls (a per-row loop would make
     at least one call per row): counted with a profiler, not timed."""
     sampler = MaskSampler(
-        n_features=9, min_ctx_share=0.2, max_ctx_share=0.4, min_trgt_share=0.2, max_trgt_share=0.4,
-        num_preds=3, num_encs=2,
+        n_features=9, mask_min_context_share=0.2, mask_max_context_share=0.4, mask_min_target_share=0.2, mask_max_target_share=0.4,
+        n_target_sets=3, n_context_sets=2,
     )
     size_gen, index_gen = _generators(0)
     calls = 0

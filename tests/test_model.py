@@ -6,11 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import tiny_spec
+from sklearn_tjepa.baselines.features import feature_tokens
 from sklearn_tjepa.model import (
     FeatureTokenizer,
     MaskSampler,
     MLPPredictor,
-    ModelSpec,
     build_encoder,
     build_student,
     ema_update,
@@ -19,33 +20,6 @@ from sklearn_tjepa.model import (
     target_tokens,
 )
 from sklearn_tjepa.training.optim import make_optimizer
-
-
-def _spec(numerical=(0, 2, 3), categorical=(1, 4), cardinalities=(4, 3), **overrides):
-    values = dict(
-        numerical_positions=tuple(numerical),
-        categorical_positions=tuple(categorical),
-        cardinalities=tuple(cardinalities),
-        d_model=8,
-        n_layers=1,
-        n_heads=2,
-        ffn_dim=16,
-        dropout=0.0,
-        activation="gelu",
-        norm="pre",
-        n_cls_tokens=1,
-        numerical_embedding="linear",
-        feature_index_embedding=True,
-        feature_type_embedding=True,
-        predictor="transformer",
-        predictor_d_model=8,
-        predictor_n_layers=1,
-        predictor_n_heads=2,
-        predictor_ffn_dim=16,
-        max_context_size=2,
-    )
-    values.update(overrides)
-    return ModelSpec(**values)
 
 
 def _batch(batch=6, n_num=3, cardinalities=(4, 3), seed=0):
@@ -77,12 +51,11 @@ def test_tokens_keep_input_column_order():
     x_num, x_cat = _batch()
     with torch.no_grad():
         features = (tok(x_num, x_cat) - tok.positions)[:, 1:]
-        offsets = [0, 4]
         for k, position in enumerate((0, 2, 3)):
             expected = x_num[:, k : k + 1] * tok.numerical.weight[k] + tok.numerical.bias[k]
             torch.testing.assert_close(features[:, position], expected)
         for m, position in enumerate((1, 4)):
-            expected = tok.categorical.weight[offsets[m] + x_cat[:, m]] + tok.categorical_bias[m]
+            expected = tok.categorical.embeddings[m].weight[x_cat[:, m]] + tok.categorical.bias[m]
             torch.testing.assert_close(features[:, position], expected)
 
 
@@ -120,8 +93,23 @@ def test_missing_numerical_value_uses_missing_vector():
     torch.testing.assert_close(features[0, 0], 0.5 * tok.numerical.weight[0] + tok.numerical.bias[0])
 
 
+def test_baseline_tokens_come_from_the_same_tokenizer():
+    """FT-Transformer and AutoInt tokens are FeatureTokenizer's: CLS first, numerical then
+    categorical columns, no positions; ``bias=False`` (AutoInt) has no bias anywhere."""
+    tok = feature_tokens(n_num=2, cat_cardinalities=[3], d_token=4, bias=False, cls=True)
+    assert isinstance(tok, FeatureTokenizer) and tok.n_tokens == 4 and tok.positions is None
+    assert not any("bias" in name for name, _ in tok.named_parameters())
+    with torch.no_grad():
+        out = tok(torch.tensor([[0.5, float("nan")]]), torch.tensor([[2]]))
+        torch.testing.assert_close(out[0, 0], tok.cls[0])
+        torch.testing.assert_close(out[0, 1], 0.5 * tok.numerical.weight[0])
+        torch.testing.assert_close(out[0, 2], tok.numerical_missing[1])
+        torch.testing.assert_close(out[0, 3], tok.categorical.embeddings[0].weight[2])
+    assert feature_tokens(n_num=2, cat_cardinalities=[], d_token=4).n_tokens == 2
+
+
 def test_missing_value_in_encoder_gives_finite_output():
-    encoder = build_encoder(_spec())
+    encoder = build_encoder(tiny_spec())
     x_num, x_cat = _batch()
     x_num[0, :] = float("nan")
     x_num[3, 1] = float("nan")
@@ -136,11 +124,12 @@ def test_category_code_zero_selects_reserved_row():
     x_cat = torch.tensor([[0, 0], [2, 1]])
     with torch.no_grad():
         features = (tok(x_num, x_cat) - tok.positions)[:, 1:]
-    # column 1 is categorical feature 0 (rows 0..3 of the table), column 2 is feature 1 (rows 4..6)
-    torch.testing.assert_close(features[0, 1], tok.categorical.weight[0] + tok.categorical_bias[0])
-    torch.testing.assert_close(features[0, 2], tok.categorical.weight[4] + tok.categorical_bias[1])
-    torch.testing.assert_close(features[1, 1], tok.categorical.weight[2] + tok.categorical_bias[0])
-    torch.testing.assert_close(features[1, 2], tok.categorical.weight[5] + tok.categorical_bias[1])
+    # column 1 is categorical feature 0, column 2 is feature 1
+    table = [embedding.weight for embedding in tok.categorical.embeddings]
+    torch.testing.assert_close(features[0, 1], table[0][0] + tok.categorical.bias[0])
+    torch.testing.assert_close(features[0, 2], table[1][0] + tok.categorical.bias[1])
+    torch.testing.assert_close(features[1, 1], table[0][2] + tok.categorical.bias[0])
+    torch.testing.assert_close(features[1, 2], table[1][1] + tok.categorical.bias[1])
     assert not torch.allclose(features[0, 1], features[1, 1])
 
 
@@ -174,7 +163,7 @@ def test_tokenizer_rejects_wrong_cardinalities():
 def test_encoder_with_context_sees_cls_and_context_tokens():
     """With zero blocks the encoder is tokenizer + final LayerNorm: the context view must be
     exactly CLS followed by the selected feature tokens (feature index j -> token 1 + j)."""
-    encoder = build_encoder(_spec(n_layers=0))
+    encoder = build_encoder(tiny_spec(n_layers=0))
     x_num, x_cat = _batch()
     context = torch.tensor([[[0, 4]] * 6, [[3, 1]] * 6])  # (V=2, B=6, n_ctx=2)
     with torch.no_grad():
@@ -187,7 +176,7 @@ def test_encoder_with_context_sees_cls_and_context_tokens():
 
 
 def test_encoder_rows_are_independent():
-    encoder = build_encoder(_spec()).eval()
+    encoder = build_encoder(tiny_spec()).eval()
     x_num, x_cat = _batch(batch=8)
     with torch.no_grad():
         full = encoder(x_num, x_cat)
@@ -199,16 +188,16 @@ def test_encoder_rows_are_independent():
 
 
 @pytest.mark.parametrize("predictor", ["transformer", "mlp"])
-@pytest.mark.parametrize("num_encs,num_preds,n_cls", [(1, 1, 1), (2, 3, 1), (3, 2, 2)])
-def test_predictor_output_shape(predictor, num_encs, num_preds, n_cls):
+@pytest.mark.parametrize("n_context_sets,n_target_sets,n_cls", [(1, 1, 1), (2, 3, 1), (3, 2, 2)])
+def test_predictor_output_shape(predictor, n_context_sets, n_target_sets, n_cls):
     """Both predictors return ``(P * V * B, n_trgt, d_model)``, also for several context views
-    (the reference crashed for ``num_encs > 1`` and for its MLP predictor)."""
+    (the reference crashed for ``n_context_sets > 1`` and for its MLP predictor)."""
     D = 8
     sampler = MaskSampler(
-        n_features=D, min_ctx_share=0.2, max_ctx_share=0.3, min_trgt_share=0.2, max_trgt_share=0.3,
-        num_preds=num_preds, num_encs=num_encs,
+        n_features=D, mask_min_context_share=0.2, mask_max_context_share=0.3, mask_min_target_share=0.2, mask_max_target_share=0.3,
+        n_target_sets=n_target_sets, n_context_sets=n_context_sets,
     )
-    spec = _spec(
+    spec = tiny_spec(
         numerical=tuple(range(0, D, 2)), categorical=tuple(range(1, D, 2)), cardinalities=(3, 3, 3, 3),
         predictor=predictor, n_cls_tokens=n_cls, max_context_size=sampler.max_context_size,
     )
@@ -220,8 +209,8 @@ def test_predictor_output_shape(predictor, num_encs, num_preds, n_cls):
     context, targets = sampler.sample(5, size_generator=size_gen, index_generator=index_gen)
     n_trgt = targets.shape[2]
     predicted = student(x_num, x_cat, context, targets)
-    expected = target_tokens(target, x_num, x_cat, targets, n_views=num_encs, norm="layer")
-    assert predicted.shape == expected.shape == (num_preds * num_encs * 5, n_trgt, 8)
+    expected = target_tokens(target, x_num, x_cat, targets, n_views=n_context_sets, norm="layer")
+    assert predicted.shape == expected.shape == (n_target_sets * n_context_sets * 5, n_trgt, 8)
     loss = F.mse_loss(predicted, expected)
     loss.backward()
     assert torch.isfinite(loss)
@@ -267,7 +256,7 @@ def test_mlp_predictor_is_one_mlp_per_feature():
 def test_predictors_order_matches_target_tokens():
     """Predictor rows and target rows are paired in the same (target set, view, row) order."""
     torch.manual_seed(0)
-    spec = _spec(n_layers=0)
+    spec = tiny_spec(n_layers=0)
     target = make_target_encoder(build_encoder(spec))
     x_num, x_cat = _batch(batch=3)
     targets = torch.tensor([[[0], [1], [2]], [[3], [4], [0]]])  # (P=2, B=3, 1)
@@ -286,7 +275,7 @@ def test_predictors_order_matches_target_tokens():
 
 def test_target_tokens_in_eval_mode_without_grad():
     torch.manual_seed(0)
-    student = build_student(_spec(dropout=0.5))
+    student = build_student(tiny_spec(dropout=0.5))
     student.train()
     target = make_target_encoder(student.encoder)
     assert not target.training and not any(module.training for module in target.modules())
@@ -302,7 +291,7 @@ def test_target_tokens_in_eval_mode_without_grad():
 
 
 def test_target_tokens_layer_norm():
-    target = make_target_encoder(build_encoder(_spec()))
+    target = make_target_encoder(build_encoder(tiny_spec()))
     x_num, x_cat = _batch()
     targets = torch.tensor([[[0, 1, 2]] * 6])
     normed = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="layer")
@@ -311,7 +300,7 @@ def test_target_tokens_layer_norm():
 
 
 def test_target_tokens_batch_norm_standardises_each_feature_across_rows():
-    target = make_target_encoder(build_encoder(_spec()))
+    target = make_target_encoder(build_encoder(tiny_spec()))
     x_num, x_cat = _batch()
     targets = torch.tensor([[[0, 1, 2]] * 6])
     normed = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="batch")
@@ -321,8 +310,8 @@ def test_target_tokens_batch_norm_standardises_each_feature_across_rows():
 
 def test_ema_update_formula():
     torch.manual_seed(0)
-    source = build_encoder(_spec())
-    target = make_target_encoder(build_encoder(_spec()))
+    source = build_encoder(tiny_spec())
+    target = make_target_encoder(build_encoder(tiny_spec()))
     before = copy.deepcopy(target.state_dict())
     momentum = 0.9
     ema_update(target, source, momentum)
@@ -340,7 +329,7 @@ def test_ema_update_formula():
 
 def test_target_encoder_frozen_and_not_in_optimizer():
     torch.manual_seed(0)
-    student = build_student(_spec())
+    student = build_student(tiny_spec())
     target = make_target_encoder(student.encoder)
     optimizer = make_optimizer(student)
     assert all(not p.requires_grad for p in target.parameters())
@@ -355,7 +344,7 @@ def test_target_encoder_frozen_and_not_in_optimizer():
 @pytest.mark.parametrize("embedding", ["periodic", "piecewise_linear"])
 def test_richer_numerical_embeddings(embedding):
     bins = ((-3.0, -1.0, 0.0, 1.0, 3.0),) * 3 if embedding == "piecewise_linear" else None
-    encoder = build_encoder(_spec(numerical_embedding=embedding, numerical_bins=bins))
+    encoder = build_encoder(tiny_spec(numerical_embedding=embedding, numerical_bin_edges=bins))
     x_num, x_cat = _batch()
     x_num[0, 0] = float("nan")
     with torch.no_grad():
@@ -371,11 +360,11 @@ def test_richer_numerical_embeddings(embedding):
 def test_every_student_parameter_gets_a_gradient(numerical, categorical, cardinalities):
     """DistributedDataParallel (without find_unused_parameters) needs every parameter in every step:
     a table without categorical (or numerical) columns must not create unused embedding tables."""
-    spec = _spec(numerical=numerical, categorical=categorical, cardinalities=cardinalities)
+    spec = tiny_spec(numerical=numerical, categorical=categorical, cardinalities=cardinalities)
     torch.manual_seed(0)
     student = build_student(spec)
     x_num, x_cat = _batch(n_num=len(numerical), cardinalities=cardinalities)
-    sampler = MaskSampler(n_features=spec.n_features, min_ctx_share=0.3, max_ctx_share=0.4, min_trgt_share=0.3, max_trgt_share=0.4)
+    sampler = MaskSampler(n_features=spec.n_features, mask_min_context_share=0.3, mask_max_context_share=0.4, mask_min_target_share=0.3, mask_max_target_share=0.4)
     context, targets = sampler.sample(6, size_generator=torch.Generator().manual_seed(0), index_generator=torch.Generator().manual_seed(1))
     student(x_num, x_cat, context, targets).sum().backward()
     missing = [name for name, p in student.named_parameters() if p.grad is None]

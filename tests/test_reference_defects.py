@@ -5,32 +5,23 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_tjepa import TJEPATransformer
-from sklearn_tjepa import estimator as estimator_module
-from sklearn_tjepa.model import MaskSampler
+from conftest import row_indices
+from sklearn_tjepa.model import MaskSampler, objective
 from sklearn_tjepa.training import loop
-
-
-@pytest.fixture
-def make(tiny_params):
-    def factory(**overrides):
-        return TJEPATransformer(**{**tiny_params, "random_state": 0, **overrides})
-
-    return factory
 
 
 # 1. CLS token drawn into masks while the last feature is never used
 
 
-@pytest.mark.parametrize("num_encs", [1, 2])
-def test_masks_use_every_feature_and_never_cls(num_encs):
+@pytest.mark.parametrize("n_context_sets", [1, 2])
+def test_masks_use_every_feature_and_never_cls(n_context_sets):
     """Indices address feature tokens 0..D-1 (the encoder adds the CLS offset): over many rows
     every feature, the last one included, is drawn as context and as target, and no index
     reaches D (which would be out of range, or the CLS token under an off-by-one)."""
     D = 7
     sampler = MaskSampler(
-        n_features=D, min_ctx_share=0.15, max_ctx_share=0.3, min_trgt_share=0.15, max_trgt_share=0.3,
-        num_preds=2, num_encs=num_encs,
+        n_features=D, mask_min_context_share=0.15, mask_max_context_share=0.3, mask_min_target_share=0.15, mask_max_target_share=0.3,
+        n_target_sets=2, n_context_sets=n_context_sets,
     )
     size_gen, index_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
     context_seen, target_seen = set(), set()
@@ -45,23 +36,14 @@ def test_context_encoder_always_sees_cls(make, X_numeric, monkeypatch):
     """Every context view given to the predictor starts with the CLS token(s), and the masks fed
     to the student during training only hold feature indices."""
     seen = []
-    original = loop._jepa_loss
+    original = loop.jepa_loss
 
-    def spy(student, target_encoder, sampler, config, x_num, x_cat, generators, device):
-        real_forward = student.forward
+    def spy(student, target_encoder, x_num, x_cat, context, targets, **kwargs):
+        encoded = student.encoder(x_num, x_cat, context)
+        seen.append((encoded.shape[1], context.shape[2], int(context.max()), int(targets.max())))
+        return original(student, target_encoder, x_num, x_cat, context, targets, **kwargs)
 
-        def forward(x_num, x_cat, context, targets):
-            encoded = student.encoder(x_num, x_cat, context)
-            seen.append((encoded.shape[1], context.shape[2], int(context.max()), int(targets.max())))
-            return real_forward(x_num, x_cat, context, targets)
-
-        student.forward = forward
-        try:
-            return original(student, target_encoder, sampler, config, x_num, x_cat, generators, device)
-        finally:
-            del student.forward
-
-    monkeypatch.setattr(loop, "_jepa_loss", spy)
+    monkeypatch.setattr(loop, "jepa_loss", spy)
     make(n_cls_tokens=2, max_epochs=1).fit(X_numeric)
     assert seen
     for length, n_ctx, max_context, max_target in seen:
@@ -74,14 +56,14 @@ def test_context_encoder_always_sees_cls(make, X_numeric, monkeypatch):
 
 def test_targets_computed_in_eval_mode_without_grad(make, X_numeric, monkeypatch):
     calls = []
-    original = loop.target_tokens
+    original = objective.target_tokens
 
     def spy(target_encoder, *args, **kwargs):
         out = original(target_encoder, *args, **kwargs)
         calls.append((target_encoder.training, any(m.training for m in target_encoder.modules()), out.requires_grad))
         return out
 
-    monkeypatch.setattr(loop, "target_tokens", spy)
+    monkeypatch.setattr(objective, "target_tokens", spy)
     make(dropout=0.5).fit(X_numeric)
     assert calls and set(calls) == {(False, False, False)}
 
@@ -127,13 +109,13 @@ def test_first_step_uses_schedules(make, X_numeric, monkeypatch):
     assert all(a <= b for a, b in zip(momenta, momenta[1:]))
 
 
-# 4. num_encs > 1 and the MLP predictor crash
+# 4. n_context_sets > 1 and the MLP predictor crash
 
 
 @pytest.mark.parametrize("predictor", ["transformer", "mlp"])
-@pytest.mark.parametrize("num_encs", [1, 2])
-def test_multiple_context_views_and_mlp_predictor_train(make, X_numeric, predictor, num_encs):
-    est = make(predictor=predictor, mask_num_encs=num_encs, mask_num_preds=3, mask_max_ctx_share=0.4).fit(X_numeric)
+@pytest.mark.parametrize("n_context_sets", [1, 2])
+def test_multiple_context_views_and_mlp_predictor_train(make, X_numeric, predictor, n_context_sets):
+    est = make(predictor=predictor, n_context_sets=n_context_sets, n_target_sets=3, mask_max_context_share=0.4).fit(X_numeric)
     assert all(np.isfinite(record["loss"]) for record in est.history_)
     out = est.transform(X_numeric)
     assert out.shape == (120, 48) and np.isfinite(out).all()
@@ -177,48 +159,35 @@ def test_nan_gives_finite_embeddings(make, X_numeric):
 # 7. No shuffling
 
 
-def test_rows_shuffled_each_epoch(make, X_numeric, monkeypatch):
-    orders = []
-    original = loop._batches
-
-    def batches(order, batch_size):
-        orders.append(order.clone())
-        return original(order, batch_size)
-
-    monkeypatch.setattr(loop, "_batches", batches)
-    make(max_epochs=2).fit(X_numeric)
-    assert len(orders) == 2
-    assert all(not torch.equal(order, torch.arange(120)) for order in orders)
-    assert not torch.equal(orders[0], orders[1])
+def test_rows_shuffled_each_epoch(make, X_numeric, recorded_batches):
+    X = X_numeric[:100]
+    est = make(max_epochs=3, batch_size=50).fit(X)
+    rows = row_indices(est, X, recorded_batches["train"])
+    orders = [rows[0] + rows[1], rows[2] + rows[3], rows[4] + rows[5]]
+    for order in orders:
+        assert sorted(order) == list(range(100)) and order != list(range(100))
+    assert orders[0] != orders[1] and orders[1] != orders[2]
 
 
 # 8. Downstream early stopping on the test set
-
-
-@pytest.fixture
-def captured_training_data(monkeypatch):
-    """The rows the loop trains on and validates on, as handed over by fit."""
-    captured = {}
-    original = estimator_module.train_tjepa
-
-    def capture(spec, config, x_num, x_cat, *, valid=None, **kwargs):
-        captured.update(x_num=x_num.copy(), valid=None if valid is None else valid[0].copy())
-        return original(spec, config, x_num, x_cat, valid=valid, **kwargs)
-
-    monkeypatch.setattr(estimator_module, "train_tjepa", capture)
-    return captured
 
 
 def _row_set(array):
     return {row.tobytes() for row in np.ascontiguousarray(array)}
 
 
-def test_early_stopping_validates_on_held_out_fit_rows(make, X_numeric, captured_training_data):
+def _seen(recorded_batches, kind):
+    """The distinct rows the loop computed the objective on, training or validation."""
+    batches = recorded_batches[kind]
+    return np.unique(torch.cat(batches).numpy(), axis=0) if batches else None
+
+
+def test_early_stopping_validates_on_held_out_fit_rows(make, X_numeric, recorded_batches):
     """Validation rows are a share of fit's X, disjoint from the training rows; nothing else
     (in particular no test data) is ever seen."""
     est = make(early_stopping=True, validation_fraction=0.25).fit(X_numeric)
     encoded = _row_set(est.preprocessor_.transform(X_numeric).x_num)
-    train, valid = captured_training_data["x_num"], captured_training_data["valid"]
+    train, valid = _seen(recorded_batches, "train"), _seen(recorded_batches, "valid")
     assert len(valid) == 30 and len(train) == 90
     assert _row_set(valid) <= encoded and _row_set(train) <= encoded
     assert not _row_set(valid) & _row_set(train)
@@ -226,16 +195,16 @@ def test_early_stopping_validates_on_held_out_fit_rows(make, X_numeric, captured
     assert est.best_epoch_ is not None
 
 
-def test_early_stopping_with_eval_set_uses_exactly_eval_set(make, X_numeric, captured_training_data):
+def test_early_stopping_with_eval_set_uses_exactly_eval_set(make, X_numeric, recorded_batches):
     X_fit, X_eval = X_numeric[:90], X_numeric[90:]
     est = make().fit(X_fit, eval_set=X_eval)
-    np.testing.assert_array_equal(captured_training_data["valid"], est.preprocessor_.transform(X_eval).x_num)
+    assert _row_set(_seen(recorded_batches, "valid")) == _row_set(est.preprocessor_.transform(X_eval).x_num)
     # all of fit's rows are trained on; the preprocessing saw fit's rows only
-    np.testing.assert_array_equal(captured_training_data["x_num"], est.preprocessor_.transform(X_fit).x_num)
+    assert _row_set(_seen(recorded_batches, "train")) == _row_set(est.preprocessor_.transform(X_fit).x_num)
     assert est.preprocessor_.scaler_.n_quantiles_ <= 90
 
 
-def test_no_validation_data_without_early_stopping(make, X_numeric, captured_training_data):
+def test_no_validation_data_without_early_stopping(make, X_numeric, recorded_batches):
     make().fit(X_numeric)
-    assert captured_training_data["valid"] is None
-    assert len(captured_training_data["x_num"]) == 120
+    assert recorded_batches["valid"] == []
+    assert len(_seen(recorded_batches, "train")) == 120

@@ -74,8 +74,8 @@ def test_get_params_set_params_round_trip():
     params = est.get_params()
     assert params["d_model"] == 8 and params["random_state"] == 0
     # every constructor argument is a parameter, and set_params returns self
-    assert est.set_params(d_model=16, mask_num_preds=2) is est
-    assert est.get_params()["d_model"] == 16 and est.mask_num_preds == 2
+    assert est.set_params(d_model=16, n_target_sets=2) is est
+    assert est.get_params()["d_model"] == 16 and est.n_target_sets == 2
     assert TJEPATransformer(**est.get_params()).get_params() == est.get_params()
     with pytest.raises(ValueError, match="no_such_param"):
         est.set_params(no_such_param=1)
@@ -102,13 +102,13 @@ def test_pipeline_with_logistic_regression(binary_problem):
 def test_grid_search_parallel(binary_problem):
     X, y = binary_problem
     pipe = Pipeline([("tjepa", _tiny(max_epochs=1, output="cls")), ("clf", LogisticRegression())])
-    grid = {"tjepa__mask_min_ctx_share": [0.1, 0.25], "tjepa__mask_max_trgt_share": [0.5, 0.75]}
+    grid = {"tjepa__mask_min_context_share": [0.1, 0.25], "tjepa__mask_max_target_share": [0.5, 0.75]}
     search = GridSearchCV(pipe, grid, cv=2, n_jobs=2, error_score="raise").fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_params_ in search.cv_results_["params"]
     best = search.best_estimator_.named_steps["tjepa"]
-    assert best.mask_min_ctx_share == search.best_params_["tjepa__mask_min_ctx_share"]
+    assert best.mask_min_context_share == search.best_params_["tjepa__mask_min_context_share"]
     assert best.transform(X).shape == (len(X), 8)
 
 
@@ -158,7 +158,7 @@ def test_pipeline_memory_caches_fitted_transformer(tmp_path, monkeypatch, binary
     )
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
     # another parameter value is another cache entry
-    make_pipe().set_params(tjepa__mask_num_preds=2).fit(X, y)
+    make_pipe().set_params(tjepa__n_target_sets=2).fit(X, y)
     assert len(calls) == 2
 
 

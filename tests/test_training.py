@@ -3,6 +3,7 @@ schedules applied before the first step), checkpoints and resuming, early stoppi
 monitoring and inference."""
 
 import copy
+import dataclasses
 import math
 import os
 
@@ -10,16 +11,51 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import tiny_spec
 from sklearn_tjepa import TJEPATransformer
-from sklearn_tjepa.callbacks import LinearProbe
+from sklearn_tjepa.callbacks import Callback, LinearProbe
+from sklearn_tjepa.inference import pool_tokens
 from sklearn_tjepa.model import ModelSpec, build_student
 from sklearn_tjepa.training import checkpoints, loop
 from sklearn_tjepa.training.checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from sklearn_tjepa.training.inference import pool_tokens
+from sklearn_tjepa.training.config import RESUMABLE, RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.loop import iterations_per_epoch
 from sklearn_tjepa.training.monitoring import collapse_statistics
 from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
+
+# ---------------------------------------------------------------- settings
+
+#: Fields that fit derives from the data or random_state rather than from a parameter.
+DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalities", "max_context_size", "numerical_bin_edges"}
+#: Parameters that fit uses itself (preprocessing, device, launch, split, callbacks, seed).
+USED_BY_FIT = {
+    "categorical_features", "numerical_scaling", "numerical_bins", "device", "backend", "n_procs", "n_nodes",
+    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state",
+}
+
+
+def test_each_parameter_has_one_place():
+    """Every parameter is a field of exactly one of ModelSpec, TrainConfig and RunOptions (filled
+    by name), or used by fit itself; every field is a parameter or derived in fit."""
+    params = set(TJEPATransformer().get_params())
+    fields = [{f.name for f in dataclasses.fields(cls)} - DERIVED for cls in (ModelSpec, TrainConfig, RunOptions)]
+    assert all(names <= params for names in fields)
+    assert sum(len(names) for names in fields) == len(set().union(*fields))
+    assert set().union(*fields) | USED_BY_FIT == params and not set().union(*fields) & USED_BY_FIT
+
+
+def test_only_stopping_rules_may_change_on_resume():
+    resumable = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get(RESUMABLE)}
+    assert resumable == {"max_epochs", "patience"}
+
+
+def test_from_params_needs_every_field():
+    params = TJEPATransformer().get_params()
+    assert from_params(RunOptions, params).output == "flatten"
+    with pytest.raises(TypeError, match="seed"):
+        from_params(TrainConfig, params, patience=None)
+
 
 # ---------------------------------------------------------------- schedules
 
@@ -55,32 +91,22 @@ def test_weight_decay_cosine():
     assert all(a <= b for a, b in zip(values, values[1:]))
 
 
-def test_momentum_linear_over_ipe_scale_times_total():
-    total, ipe_scale = 40, 1.25
-    schedule = Linear(0.996, 1.0, round(ipe_scale * total))
+def test_momentum_linear_over_ema_horizon_scale_times_total():
+    total, ema_horizon_scale = 40, 1.25
+    schedule = Linear(0.996, 1.0, round(ema_horizon_scale * total))
     assert schedule(0) == pytest.approx(0.996)
     assert schedule(25) == pytest.approx(0.998)
-    # at the end of training the momentum has covered 1 / ipe_scale of its range
-    assert schedule(total) == pytest.approx(0.996 + 0.004 / ipe_scale)
+    # at the end of training the momentum has covered 1 / ema_horizon_scale of its range
+    assert schedule(total) == pytest.approx(0.996 + 0.004 / ema_horizon_scale)
     assert schedule(50) == pytest.approx(1.0) and schedule(80) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- optimiser groups
 
 
-def _spec(predictor="transformer"):
-    return ModelSpec(
-        numerical_positions=(0, 2), categorical_positions=(1,), cardinalities=(4,), d_model=8, n_layers=1,
-        n_heads=2, ffn_dim=16, dropout=0.0, activation="gelu", norm="pre", n_cls_tokens=1,
-        numerical_embedding="linear", feature_index_embedding=True, feature_type_embedding=True,
-        predictor=predictor, predictor_d_model=8, predictor_n_layers=1, predictor_n_heads=2,
-        predictor_ffn_dim=16, max_context_size=2,
-    )
-
-
 @pytest.mark.parametrize("predictor", ["transformer", "mlp"])
 def test_parameter_groups(predictor):
-    student = build_student(_spec(predictor))
+    student = build_student(tiny_spec(numerical=(0, 2), categorical=(1,), cardinalities=(4,), predictor=predictor))
     optimizer = make_optimizer(student)
     names = {id(p): name for name, p in student.named_parameters()}
     decayed = {names[id(p)] for g in optimizer.param_groups if g["decay"] for p in g["params"]}
@@ -93,15 +119,11 @@ def test_parameter_groups(predictor):
     for token in ("cls", "mask_token", "numerical_missing", "index_embedding", "type_embedding"):
         assert not any(name.endswith(token) for name in decayed)
     assert "encoder.transformer.blocks.0.qkv.weight" in decayed
-    assert "encoder.tokenizer.categorical.weight" in decayed
+    assert "encoder.tokenizer.categorical.embeddings.0.weight" in decayed
     assert {g["name"] for g in optimizer.param_groups} >= {"encoder-decay", "encoder-no-decay", "predictor-decay"}
 
 
 # ---------------------------------------------------------------- the loop
-
-
-def _fit(X, tiny_params, **overrides):
-    return TJEPATransformer(**{**tiny_params, "random_state": 0, **overrides}).fit(X)
 
 
 @pytest.fixture
@@ -125,13 +147,13 @@ def recorded_steps(monkeypatch):
     return steps
 
 
-def test_first_step_uses_scheduled_values(recorded_steps, X_numeric, tiny_params):
+def test_first_step_uses_scheduled_values(recorded_steps, X_numeric, make):
     """The schedules are applied before every step, the first included: its lr is start_lr,
     not AdamW's default 1e-3, and its weight decay is weight_decay (decayed groups only)."""
     X = X_numeric[:96]
     params = dict(start_lr=2e-4, lr=1e-2, final_lr=1e-5, warmup_epochs=1.0, weight_decay=0.05,
                   final_weight_decay=0.5, max_epochs=2, batch_size=32)
-    est = _fit(X, tiny_params, **params)
+    est = make(**params).fit(X)
     ipe = iterations_per_epoch(96, 32)
     assert len(recorded_steps) == ipe * 2 == 6
     lr_at = WarmupCosine(2e-4, 1e-2, 1e-5, ipe, 2 * ipe)
@@ -146,8 +168,8 @@ def test_first_step_uses_scheduled_values(recorded_steps, X_numeric, tiny_params
     assert est.history_[-1]["weight_decay"] == pytest.approx(wd_at(2 * ipe - 1))
 
 
-def test_history_momentum_follows_schedule(X_numeric, tiny_params):
-    est = _fit(X_numeric[:96], tiny_params, max_epochs=2, batch_size=32, ema_start=0.9, ema_end=1.0, ipe_scale=1.5)
+def test_history_momentum_follows_schedule(X_numeric, make):
+    est = make(max_epochs=2, batch_size=32, ema_start=0.9, ema_end=1.0, ema_horizon_scale=1.5).fit(X_numeric[:96])
     ipe = 3
     momentum_at = Linear(0.9, 1.0, round(1.5 * 2 * ipe))
     assert [h["momentum"] for h in est.history_] == pytest.approx([momentum_at(ipe - 1), momentum_at(2 * ipe - 1)])
@@ -161,56 +183,24 @@ def test_iterations_per_epoch(n_rows, batch_size, expected):
     assert iterations_per_epoch(n_rows, batch_size) == expected
 
 
-@pytest.fixture
-def recorded_batches(monkeypatch):
-    """Record the row order of every epoch and the size of every training batch."""
-    orders, sizes = [], []
-    original_batches, original_loss = loop._batches, loop._jepa_loss
-
-    def batches(order, batch_size):
-        orders.append(order.clone())
-        return original_batches(order, batch_size)
-
-    def jepa_loss(student, target_encoder, sampler, config, x_num, x_cat, *args):
-        if student.training:
-            sizes.append(max(x_num.shape[0], x_cat.shape[0]))
-        return original_loss(student, target_encoder, sampler, config, x_num, x_cat, *args)
-
-    monkeypatch.setattr(loop, "_batches", batches)
-    monkeypatch.setattr(loop, "_jepa_loss", jepa_loss)
-    return orders, sizes
-
-
-def test_last_batch_of_one_row_is_dropped(recorded_batches, recorded_steps, X_numeric, tiny_params):
-    orders, sizes = recorded_batches
-    _fit(X_numeric[:65], tiny_params, batch_size=32, max_epochs=2)
-    assert sizes == [32, 32, 32, 32]
+def test_last_batch_of_one_row_is_dropped(recorded_batches, recorded_steps, X_numeric, make):
+    make(batch_size=32, max_epochs=2).fit(X_numeric[:65])
+    assert [len(batch) for batch in recorded_batches["train"]] == [32, 32, 32, 32]
     assert len(recorded_steps) == 4
 
 
-def test_last_batch_of_two_rows_is_kept(recorded_batches, X_numeric, tiny_params):
-    orders, sizes = recorded_batches
-    _fit(X_numeric[:66], tiny_params, batch_size=32, max_epochs=1)
-    assert sizes == [32, 32, 2]
+def test_last_batch_of_two_rows_is_kept(recorded_batches, X_numeric, make):
+    make(batch_size=32, max_epochs=1).fit(X_numeric[:66])
+    assert [len(batch) for batch in recorded_batches["train"]] == [32, 32, 2]
 
 
-def test_data_shuffled_every_epoch(recorded_batches, X_numeric, tiny_params):
-    orders, _ = recorded_batches
-    _fit(X_numeric[:100], tiny_params, max_epochs=3)
-    assert len(orders) == 3
-    for order in orders:
-        assert sorted(order.tolist()) == list(range(100))
-        assert not torch.equal(order, torch.arange(100))
-    assert not torch.equal(orders[0], orders[1]) and not torch.equal(orders[1], orders[2])
-
-
-def test_loss_decreases_on_structured_data(tiny_params):
+def test_loss_decreases_on_structured_data(make):
     """A sanity check of the whole step: on rows with strongly related columns, the JEPA loss
     goes down over a few epochs."""
     rng = np.random.default_rng(0)
     z = rng.normal(size=(256, 1))
     X = np.hstack([z, 2 * z, -z, z + 0.01 * rng.normal(size=(256, 1)), z**2])
-    est = _fit(X, tiny_params, max_epochs=6, lr=5e-3, warmup_epochs=0.5)
+    est = make(max_epochs=6, lr=5e-3, warmup_epochs=0.5).fit(X)
     losses = [h["loss"] for h in est.history_]
     assert all(np.isfinite(losses))
     assert losses[-1] < losses[0]
@@ -219,8 +209,8 @@ def test_loss_decreases_on_structured_data(tiny_params):
 # ---------------------------------------------------------------- checkpoints
 
 
-def test_checkpoint_written_and_loads_weights_only(tmp_path, X_numeric, tiny_params):
-    est = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=2)
+def test_checkpoint_written_and_loads_weights_only(tmp_path, X_numeric, make):
+    est = make(checkpoint_dir=tmp_path, max_epochs=2).fit(X_numeric)
     assert sorted(os.listdir(tmp_path)) == [CHECKPOINT_NAME]  # no temporary file left behind
     state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
     assert state["epoch"] == 2 and len(state["history"]) == 2
@@ -246,59 +236,70 @@ def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
     assert load_checkpoint(tmp_path / "nothing-here") is None
 
 
-class _Interrupt:
+class _Interrupt(Callback):
     """A callback that raises at the end of epoch ``at``, like a crash or Ctrl-C mid-training."""
 
     def __init__(self, at):
         self.at = at
 
-    def on_epoch_end(self, record, encoder):
+    def on_epoch_end(self, est, record):
         if record["epoch"] == self.at:
             raise KeyboardInterrupt(f"interrupted at epoch {self.at}")
 
 
-def test_resume_after_interruption_is_bit_identical(tmp_path, X_numeric, tiny_params):
+def test_resume_after_interruption_is_bit_identical(tmp_path, X_numeric, make):
     """The run crashes during epoch 2 (before its checkpoint), restarts from epoch 1's checkpoint
     and ends with exactly the uninterrupted run's encoder: weights, optimiser state, data-order
     and mask generators and the global RNG (dropout) are all restored."""
     params = dict(max_epochs=3, dropout=0.1, checkpoint_every=1)
-    uninterrupted = _fit(X_numeric, tiny_params, **params)
+    uninterrupted = make(**params).fit(X_numeric)
     with pytest.raises(KeyboardInterrupt):
-        _fit(X_numeric, tiny_params, **params, checkpoint_dir=tmp_path, callbacks=[_Interrupt(2)])
+        make(**params, checkpoint_dir=tmp_path, callbacks=[_Interrupt(2)]).fit(X_numeric)
     assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["epoch"] == 1
-    resumed = _fit(X_numeric, tiny_params, **params, checkpoint_dir=tmp_path, resume=True)
+    resumed = make(**params, checkpoint_dir=tmp_path, resume=True).fit(X_numeric)
     assert resumed.n_iter_ == 3
     np.testing.assert_array_equal(resumed.transform(X_numeric), uninterrupted.transform(X_numeric))
     assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in uninterrupted.history_]
 
 
-def test_resume_of_finished_run_does_not_train(tmp_path, recorded_steps, X_numeric, tiny_params):
-    first = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path)
+def test_resume_of_finished_run_does_not_train(tmp_path, recorded_steps, X_numeric, make):
+    first = make(checkpoint_dir=tmp_path).fit(X_numeric)
     n_steps = len(recorded_steps)
-    again = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, resume=True)
+    again = make(checkpoint_dir=tmp_path, resume=True).fit(X_numeric)
     assert len(recorded_steps) == n_steps
     np.testing.assert_array_equal(again.transform(X_numeric), first.transform(X_numeric))
 
 
-def test_resume_with_other_settings_raises(tmp_path, X_numeric, tiny_params):
-    _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=1)
-    with pytest.raises(ValueError, match="checkpoint_dir"):
-        _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=2, resume=True, lr=5e-3)
-    with pytest.raises(ValueError, match="checkpoint_dir"):
-        _fit(X_numeric[:, :4], tiny_params, checkpoint_dir=tmp_path, max_epochs=2, resume=True)
+def test_resume_with_other_settings_raises_naming_them(tmp_path, X_numeric, make):
+    make(checkpoint_dir=tmp_path, max_epochs=1).fit(X_numeric)
+    with pytest.raises(ValueError, match=r"checkpoint_dir.*lr: 0\.001 -> 0\.005"):
+        make(checkpoint_dir=tmp_path, max_epochs=2, resume=True, lr=5e-3).fit(X_numeric)
+    with pytest.raises(ValueError, match=r"checkpoint_dir.*data_shapes"):
+        make(checkpoint_dir=tmp_path, max_epochs=2, resume=True).fit(X_numeric[:, :4])
 
 
-def test_resume_may_extend_max_epochs(tmp_path, X_numeric, tiny_params):
-    _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=1)
-    resumed = _fit(X_numeric, tiny_params, checkpoint_dir=tmp_path, max_epochs=2, resume=True)
+def test_resume_ignores_settings_that_do_not_change_the_weights(tmp_path, X_numeric, make):
+    """output, transform_batch_size, verbose and data_on_device do not change what is learned:
+    a checkpoint written under other values resumes (it was refused when output changed)."""
+    first = make(checkpoint_dir=tmp_path, max_epochs=1, output="flatten").fit(X_numeric)
+    resumed = make(
+        checkpoint_dir=tmp_path, max_epochs=2, resume=True, output="cls", transform_batch_size=7, verbose=0,
+        data_on_device="never",
+    ).fit(X_numeric)
+    assert resumed.n_iter_ == 2 and resumed.history_[0] == first.history_[0]
+
+
+def test_resume_may_extend_max_epochs(tmp_path, X_numeric, make):
+    make(checkpoint_dir=tmp_path, max_epochs=1).fit(X_numeric)
+    resumed = make(checkpoint_dir=tmp_path, max_epochs=2, resume=True).fit(X_numeric)
     assert resumed.n_iter_ == 2 and resumed.history_[0]["epoch"] == 1
 
 
 # ---------------------------------------------------------------- early stopping and callbacks
 
 
-def test_early_stopping_on_held_out_share(X_numeric, tiny_params):
-    est = _fit(X_numeric, tiny_params, early_stopping=True, validation_fraction=0.2, max_epochs=3)
+def test_early_stopping_on_held_out_share(X_numeric, make):
+    est = make(early_stopping=True, validation_fraction=0.2, max_epochs=3).fit(X_numeric)
     assert all("valid_loss" in record and np.isfinite(record["valid_loss"]) for record in est.history_)
     losses = [record["valid_loss"] for record in est.history_]
     assert est.best_epoch_ == 1 + int(np.argmin(losses))
@@ -310,48 +311,87 @@ def test_early_stopping_with_eval_set(X_numeric, tiny_params):
     assert est.best_epoch_ in (1, 2)
 
 
-def test_no_validation_without_early_stopping(X_numeric, tiny_params):
-    est = _fit(X_numeric, tiny_params)
+def test_no_validation_without_early_stopping(X_numeric, make):
+    est = make().fit(X_numeric)
     assert est.best_epoch_ is None
     assert not any("valid_loss" in record for record in est.history_)
 
 
-def test_patience_stops_and_keeps_best_encoder(monkeypatch, X_numeric, tiny_params):
+def test_patience_stops_and_keeps_best_encoder(monkeypatch, X_numeric, make):
     """Validation losses 1, 2, 3, ... : with patience 2 training stops after epoch 3 and the
     returned encoder is the target encoder of epoch 1."""
     losses = iter([1.0, 2.0, 3.0, 4.0, 5.0])
-    monkeypatch.setattr(loop, "_validation_loss", lambda run, x_num, x_cat: next(losses))
+    original = loop.jepa_loss
+
+    def jepa_loss(student, *args, **kwargs):
+        return original(student, *args, **kwargs) if student.training else torch.tensor(next(losses))
+
+    monkeypatch.setattr(loop, "jepa_loss", jepa_loss)
     snapshots = {}
 
-    class Snapshot:
-        def on_epoch_end(self, record, encoder):
-            snapshots[record["epoch"]] = copy.deepcopy(encoder.state_dict())
+    class Snapshot(Callback):
+        def on_epoch_end(self, est, record):
+            snapshots[record["epoch"]] = copy.deepcopy(est.encoder_.state_dict())
 
-    est = _fit(X_numeric, tiny_params, early_stopping=True, patience=2, max_epochs=5, callbacks=[Snapshot()])
+    est = make(early_stopping=True, patience=2, max_epochs=5, batch_size=64, callbacks=[Snapshot()]).fit(X_numeric)
     assert est.n_iter_ == 3 and len(est.history_) == 3 and est.best_epoch_ == 1
+    assert [record["valid_loss"] for record in est.history_] == [1.0, 2.0, 3.0]
     for name, tensor in est.encoder_.state_dict().items():
         assert torch.equal(tensor, snapshots[1][name])
     assert any(not torch.equal(snapshots[3][k], v) for k, v in snapshots[1].items())
 
 
-def test_callback_returning_true_stops_training(X_numeric, tiny_params):
-    class StopAfterOne:
-        def on_epoch_end(self, record, encoder):
+def test_eval_set_without_early_stopping_never_stops(monkeypatch, X_numeric, make):
+    """Without early_stopping an eval_set picks the best epoch but nothing stops training."""
+    losses = iter([1.0, 2.0, 3.0, 4.0])
+    original = loop.jepa_loss
+
+    def jepa_loss(student, *args, **kwargs):
+        return original(student, *args, **kwargs) if student.training else torch.tensor(next(losses))
+
+    monkeypatch.setattr(loop, "jepa_loss", jepa_loss)
+    est = make(patience=1, max_epochs=4, batch_size=64).fit(X_numeric[:100], eval_set=X_numeric[100:])
+    assert est.n_iter_ == 4 and est.best_epoch_ == 1
+
+
+def test_callback_returning_true_stops_training(X_numeric, make):
+    class StopAfterOne(Callback):
+        def on_epoch_end(self, est, record):
             return True
 
-    est = _fit(X_numeric, tiny_params, max_epochs=3, callbacks=[StopAfterOne()])
+    est = make(max_epochs=3, callbacks=[StopAfterOne()]).fit(X_numeric)
     assert est.n_iter_ == 1 and len(est.history_) == 1
 
 
-def test_callbacks_see_the_target_encoder_in_eval_mode(X_numeric, tiny_params):
+def test_callbacks_see_the_estimator_with_the_current_target_encoder(X_numeric, make):
+    """Every hook gets the estimator; during training ``encoder_`` is the target encoder being
+    trained (eval mode, frozen) and ``transform`` embeds with it."""
     seen = []
 
-    class Spy:
-        def on_epoch_end(self, record, encoder):
-            seen.append((record["epoch"], encoder.training, any(p.requires_grad for p in encoder.parameters())))
+    class Spy(Callback):
+        def on_train_begin(self, est):
+            seen.append(("begin", hasattr(est, "encoder_"), hasattr(est, "preprocessor_")))
 
-    _fit(X_numeric, tiny_params, callbacks=[Spy()])
-    assert seen == [(1, False, False), (2, False, False)]
+        def on_epoch_end(self, est, record):
+            encoder = est.encoder_
+            seen.append((record["epoch"], encoder.training, any(p.requires_grad for p in encoder.parameters())))
+            self.embedding = est.transform(X_numeric[:4])
+
+        def on_train_end(self, est):
+            seen.append(("end", est.n_iter_))
+
+    spy = Spy()
+    est = make(callbacks=[spy]).fit(X_numeric)
+    assert seen == [("begin", False, True), (1, False, False), (2, False, False), ("end", 2)]
+    np.testing.assert_array_equal(spy.embedding, est.transform(X_numeric[:4]))
+
+
+def test_failed_fit_leaves_no_half_trained_encoder(X_numeric, make):
+    """A callback saw the half-trained encoder as ``encoder_``; a fit that fails removes it."""
+    est = make(callbacks=[_Interrupt(1)])
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X_numeric)
+    assert not hasattr(est, "encoder_")
 
 
 def test_linear_probe_adds_probe_score(binary_problem, tiny_params):
@@ -369,13 +409,17 @@ def test_linear_probe_every_and_regression(binary_problem, tiny_params):
     est = TJEPATransformer(**tiny_params, random_state=0, callbacks=[probe]).fit(X)
     assert "probe_score" not in est.history_[0]
     assert np.isfinite(est.history_[1]["probe_score"])
-    with pytest.raises(ValueError, match="every"):
-        LinearProbe(X, y, X, y, every=0)
+    with pytest.raises(ValueError, match="every must be a positive int, got every=0"):
+        TJEPATransformer(**tiny_params, callbacks=[LinearProbe(X, y, X, y, every=0)]).fit(X)
 
 
-def test_callback_without_on_epoch_end_is_rejected(X_numeric, tiny_params):
-    with pytest.raises(TypeError, match="on_epoch_end"):
-        _fit(X_numeric, tiny_params, callbacks=[object()])
+def test_callback_that_is_not_a_callback_is_rejected(X_numeric, make):
+    class OldStyle:
+        def on_epoch_end(self, record, encoder):
+            return None
+
+    with pytest.raises(TypeError, match="callbacks must be instances of sklearn_tjepa.callbacks.Callback"):
+        make(callbacks=[OldStyle()]).fit(X_numeric)
 
 
 # ---------------------------------------------------------------- monitoring and inference

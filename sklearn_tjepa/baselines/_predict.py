@@ -7,7 +7,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 
-from sklearn_tjepa.baselines._validation import validate_target
+from sklearn_tjepa.validation import validate_target
 
 __all__ = ["ProbabilisticClassifierMixin"]
 

@@ -3,8 +3,9 @@
 ``x_num`` comes from :class:`~sklearn_tjepa.preprocessing.TablePreprocessor` with NaN for a
 missing value and ``x_cat`` with code 0 for a missing or unseen category. Code 0 has its own
 embedding row, so categorical columns need nothing more; a missing numerical value never reaches
-the backbone as NaN: :class:`FlatFeatures` writes 0 and a 0/1 indicator, :class:`FeatureTokens`
-substitutes a learned per-column token.
+the backbone as NaN: :class:`FlatFeatures` writes 0 and a 0/1 indicator, the tokens of
+:func:`feature_tokens` (the package's :class:`~sklearn_tjepa.model.FeatureTokenizer`) substitute a
+learned per-column token.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ import torch
 from rtdl_revisiting_models import CategoricalEmbeddings
 from torch import Tensor, nn
 
-__all__ = ["FlatFeatures", "FeatureTokens", "TabularNet"]
+from sklearn_tjepa.model.tokenizer import FeatureTokenizer
 
-
-def _uniform(*shape: int) -> nn.Parameter:
-    d = shape[-1]
-    return nn.Parameter(torch.empty(*shape).uniform_(-(d**-0.5), d**-0.5))
+__all__ = ["FlatFeatures", "feature_tokens", "TabularNet"]
 
 
 class FlatFeatures(nn.Module):
@@ -92,13 +90,14 @@ class FlatFeatures(nn.Module):
         return torch.cat(parts, dim=1)
 
 
-class FeatureTokens(nn.Module):
-    """One token per column, plus an optional leading [CLS] token.
+def feature_tokens(*, n_num: int, cat_cardinalities: Sequence[int], d_token: int, bias: bool = True, cls: bool = False) -> FeatureTokenizer:
+    """One token per column, plus an optional leading [CLS] token: the package's tokenizer.
 
     The feature tokenizer of FT-Transformer (with ``bias=True``) and of AutoInt (``bias=False``):
     numerical column ``j`` becomes ``x_j * w_j (+ b_j)``, or the learned token ``m_j`` where
     ``x_j`` is NaN; categorical columns use
-    :class:`rtdl_revisiting_models.CategoricalEmbeddings`.
+    :class:`rtdl_revisiting_models.CategoricalEmbeddings`. Numerical tokens come first, without
+    position, index or type embeddings.
 
     Parameters
     ----------
@@ -113,10 +112,10 @@ class FeatureTokens(nn.Module):
     cls : bool, default=False
         Prepend a learned [CLS] token.
 
-    Attributes
-    ----------
-    n_tokens : int
-        ``int(cls) + n_num + len(cat_cardinalities)``.
+    Returns
+    -------
+    FeatureTokenizer
+        Its ``n_tokens`` is ``int(cls) + n_num + len(cat_cardinalities)``.
 
     Shape
     -----
@@ -127,44 +126,22 @@ class FeatureTokens(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> m = FeatureTokens(n_num=2, cat_cardinalities=[3], d_token=4, cls=True)
+    >>> m = feature_tokens(n_num=2, cat_cardinalities=[3], d_token=4, cls=True)
     >>> m(torch.tensor([[0.5, float("nan")]]), torch.tensor([[0]])).shape
     torch.Size([1, 4, 4])
     """
-
-    def __init__(
-        self,
-        *,
-        n_num: int,
-        cat_cardinalities: Sequence[int],
-        d_token: int,
-        bias: bool = True,
-        cls: bool = False,
-    ) -> None:
-        super().__init__()
-        self.num_weight = _uniform(n_num, d_token)
-        self.num_bias = _uniform(n_num, d_token) if bias else None
-        self.num_missing = _uniform(n_num, d_token)
-        self.cat_embeddings = (
-            CategoricalEmbeddings(list(cat_cardinalities), d_token, bias=bias)
-            if len(cat_cardinalities)
-            else None
-        )
-        self.cls = _uniform(1, d_token) if cls else None
-        self.n_tokens = int(cls) + n_num + len(cat_cardinalities)
-
-    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
-        """Build the tokens (see the class docstring for shapes)."""
-        missing = torch.isnan(x_num)[..., None]
-        tokens = x_num.masked_fill(missing[..., 0], 0.0)[..., None] * self.num_weight
-        if self.num_bias is not None:
-            tokens = tokens + self.num_bias
-        parts = [torch.where(missing, self.num_missing, tokens)]
-        if self.cat_embeddings is not None:
-            parts.append(self.cat_embeddings(x_cat))
-        if self.cls is not None:
-            parts.insert(0, self.cls.expand(x_num.shape[0], 1, -1))
-        return torch.cat(parts, dim=1)
+    n_cat = len(cat_cardinalities)
+    return FeatureTokenizer(
+        numerical_positions=range(n_num),
+        categorical_positions=range(n_num, n_num + n_cat),
+        cardinalities=list(cat_cardinalities),
+        d_model=d_token,
+        n_cls_tokens=int(cls),
+        feature_index_embedding=False,
+        feature_type_embedding=False,
+        positional_base=None,
+        bias=bias,
+    )
 
 
 class TabularNet(nn.Module):
@@ -173,7 +150,7 @@ class TabularNet(nn.Module):
     Parameters
     ----------
     features : nn.Module
-        :class:`FlatFeatures` or :class:`FeatureTokens`.
+        :class:`FlatFeatures` or :func:`feature_tokens`.
     backbone : nn.Module
         Maps the output of ``features`` to ``(batch, d_out)``.
 

@@ -21,9 +21,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
-from sklearn_tjepa.baselines._validation import validate_table, validate_target
 from sklearn_tjepa.preprocessing import TablePreprocessor
-from sklearn_tjepa.validation import check_fraction, check_int, check_option
+from sklearn_tjepa.validation import check_fraction, check_int, check_option, validate_table, validate_target
 
 __all__ = ["GBDT_NAMES", "GBDTClassifier", "GBDTRegressor", "make_gbdt"]
 

@@ -10,7 +10,6 @@ the loss, the target encoding and the prediction methods.
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -24,9 +23,17 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
-from sklearn_tjepa.baselines._validation import validate_table, validate_target
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
-from sklearn_tjepa.validation import check_fraction, check_int, check_option, check_real, resolve_device
+from sklearn_tjepa.training.rng import seeded_torch
+from sklearn_tjepa.validation import (
+    check_fraction,
+    check_int,
+    check_option,
+    check_real,
+    resolve_device,
+    validate_table,
+    validate_target,
+)
 
 __all__ = ["LR_SCHEDULERS"]
 
@@ -34,21 +41,6 @@ LR_SCHEDULERS = ("constant", "cosine")
 
 # Prediction runs in eval mode, each row on its own, so a larger batch only changes the speed.
 _MIN_EVAL_BATCH_SIZE = 1024
-
-
-@contextmanager
-def _seeded_torch(seed: int, device: str):
-    """Seed torch's CPU generator (and that of the CUDA device used), then restore the caller's."""
-    parsed = torch.device(device)
-    cuda = []
-    if parsed.type == "cuda":
-        cuda = [parsed.index if parsed.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=cuda):
-        torch.random.default_generator.manual_seed(seed)
-        for index in cuda:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        yield
 
 
 class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
@@ -196,7 +188,7 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             random_state=seed_scaler,
         ).fit(X)
         table = self.preprocessor_.transform(X)
-        with _seeded_torch(seed_torch, device):
+        with seeded_torch(seed_torch, device):
             module = self._make_module(
                 n_num=table.x_num.shape[1],
                 missing_columns=np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist(),

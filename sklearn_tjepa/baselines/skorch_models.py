@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from rtdl_revisiting_models import MLP, FTTransformerBackbone, ResNet
 
-from sklearn_tjepa.baselines._validation import check_multiplier
-from sklearn_tjepa.validation import check_int, check_rate
+from sklearn_tjepa.validation import check_int, check_multiplier, check_rate
 from sklearn_tjepa.baselines.autoint import AutoInt
 from sklearn_tjepa.baselines.dcnv2 import DCNv2
-from sklearn_tjepa.baselines.features import FeatureTokens, FlatFeatures, TabularNet
+from sklearn_tjepa.baselines.features import FlatFeatures, TabularNet, feature_tokens
 from sklearn_tjepa.baselines.skorch_base import _ClassifierTask, _RegressorTask, _SkorchTabularBase
 
 __all__ = [
@@ -399,7 +398,7 @@ class _FTTransformer(_SkorchTabularBase):
         check_rate("residual_dropout", self.residual_dropout)
 
     def _make_module(self, *, n_num, missing_columns, cat_cardinalities, d_out):
-        features = FeatureTokens(
+        features = feature_tokens(
             n_num=n_num, cat_cardinalities=cat_cardinalities, d_token=self.d_block, cls=True
         )
         backbone = FTTransformerBackbone(
@@ -603,7 +602,7 @@ class _AutoInt(_SkorchTabularBase):
         check_rate("residual_dropout", self.residual_dropout)
 
     def _make_module(self, *, n_num, missing_columns, cat_cardinalities, d_out):
-        features = FeatureTokens(
+        features = feature_tokens(
             n_num=n_num, cat_cardinalities=cat_cardinalities, d_token=self.d_token, bias=False
         )
         backbone = AutoInt(

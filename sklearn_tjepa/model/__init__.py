@@ -1,4 +1,4 @@
-"""Pure-torch T-JEPA modules: tokenizer, encoder, predictors and masks (no scikit-learn here)."""
+"""Pure-torch T-JEPA modules: tokenizer, encoder, predictors, masks and objective (no scikit-learn here)."""
 
 from sklearn_tjepa.model.encoder import TabularEncoder, TransformerBlock, TransformerStack
 from sklearn_tjepa.model.jepa import (
@@ -8,9 +8,9 @@ from sklearn_tjepa.model.jepa import (
     build_student,
     ema_update,
     make_target_encoder,
-    target_tokens,
 )
 from sklearn_tjepa.model.masks import MaskSampler, mask_count_bounds
+from sklearn_tjepa.model.objective import jepa_loss, target_tokens
 from sklearn_tjepa.model.predictors import MLPPredictor, TransformerPredictor
 from sklearn_tjepa.model.tokenizer import FeatureTokenizer, sinusoidal_positions
 
@@ -27,6 +27,7 @@ __all__ = [
     "build_encoder",
     "build_student",
     "ema_update",
+    "jepa_loss",
     "make_target_encoder",
     "mask_count_bounds",
     "sinusoidal_positions",

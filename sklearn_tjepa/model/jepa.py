@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import inspect
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from sklearn_tjepa.model.encoder import TabularEncoder
@@ -18,22 +19,21 @@ __all__ = [
     "JEPAStudent",
     "build_encoder",
     "build_student",
+    "encoder_state",
+    "load_encoder",
     "make_target_encoder",
-    "target_tokens",
     "ema_update",
-    "TARGET_NORMS",
 ]
-
-TARGET_NORMS = ("none", "layer", "batch")
-
 
 @dataclass(frozen=True)
 class ModelSpec:
     """Everything needed to rebuild the encoder and predictor modules (plain Python values).
 
-    Attributes mirror the estimator's parameters; ``numerical_positions``,
-    ``categorical_positions`` and ``cardinalities`` come from the fitted preprocessing, and
-    ``numerical_bins`` from the training data when ``numerical_embedding="piecewise_linear"``.
+    Attributes named like a parameter of :class:`~sklearn_tjepa.TJEPATransformer` carry its
+    value (the estimator fills them by name); ``numerical_positions``,
+    ``categorical_positions`` and ``cardinalities`` come from the fitted preprocessing,
+    ``max_context_size`` from the mask sampler, and ``numerical_bin_edges`` from the training
+    data when ``numerical_embedding="piecewise_linear"``.
     """
 
     numerical_positions: tuple[int, ...]
@@ -56,7 +56,7 @@ class ModelSpec:
     predictor_n_heads: int
     predictor_ffn_dim: int
     max_context_size: int
-    numerical_bins: tuple[tuple[float, ...], ...] | None = None
+    numerical_bin_edges: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def n_features(self) -> int:
@@ -64,31 +64,19 @@ class ModelSpec:
         return len(self.numerical_positions) + len(self.categorical_positions)
 
 
+def _build(module: type, spec: ModelSpec, **given):
+    """``module(**given)``, plus each of its arguments that is named like a field of ``spec``."""
+    fields = {field.name for field in dataclasses.fields(spec)}
+    names = [name for name in inspect.signature(module).parameters if name in fields and name not in given]
+    return module(**{name: getattr(spec, name) for name in names}, **given)
+
+
 def build_encoder(spec: ModelSpec) -> TabularEncoder:
     """Build a freshly initialised encoder (uses the global torch RNG: seed it first)."""
     bins = None
-    if spec.numerical_bins is not None:
-        bins = [torch.tensor(edges, dtype=torch.float32) for edges in spec.numerical_bins]
-    tokenizer = FeatureTokenizer(
-        numerical_positions=spec.numerical_positions,
-        categorical_positions=spec.categorical_positions,
-        cardinalities=spec.cardinalities,
-        d_model=spec.d_model,
-        n_cls_tokens=spec.n_cls_tokens,
-        numerical_embedding=spec.numerical_embedding,
-        numerical_bins=bins,
-        feature_index_embedding=spec.feature_index_embedding,
-        feature_type_embedding=spec.feature_type_embedding,
-    )
-    return TabularEncoder(
-        tokenizer=tokenizer,
-        n_layers=spec.n_layers,
-        n_heads=spec.n_heads,
-        ffn_dim=spec.ffn_dim,
-        dropout=spec.dropout,
-        activation=spec.activation,
-        norm=spec.norm,
-    )
+    if spec.numerical_bin_edges is not None:
+        bins = [torch.tensor(edges, dtype=torch.float32) for edges in spec.numerical_bin_edges]
+    return _build(TabularEncoder, spec, tokenizer=_build(FeatureTokenizer, spec, numerical_bins=bins))
 
 
 class JEPAStudent(nn.Module):
@@ -122,27 +110,40 @@ class JEPAStudent(nn.Module):
 def build_student(spec: ModelSpec) -> JEPAStudent:
     """Build context encoder and predictor (uses the global torch RNG: seed it first)."""
     encoder = build_encoder(spec)
-    common = dict(d_model=spec.d_model, n_features=spec.n_features, n_cls_tokens=spec.n_cls_tokens)
     if spec.predictor == "transformer":
-        predictor = TransformerPredictor(
-            **common,
-            predictor_d_model=spec.predictor_d_model,
+        predictor = _build(
+            TransformerPredictor,
+            spec,
+            n_features=spec.n_features,
             n_layers=spec.predictor_n_layers,
             n_heads=spec.predictor_n_heads,
             ffn_dim=spec.predictor_ffn_dim,
-            dropout=spec.dropout,
-            activation=spec.activation,
-            norm=spec.norm,
         )
     else:
-        predictor = MLPPredictor(
-            **common,
-            max_context_size=spec.max_context_size,
-            hidden_dim=spec.predictor_d_model,
-            dropout=spec.dropout,
-            activation=spec.activation,
-        )
+        predictor = _build(MLPPredictor, spec, n_features=spec.n_features, hidden_dim=spec.predictor_d_model)
     return JEPAStudent(encoder, predictor)
+
+
+def encoder_state(encoder: TabularEncoder, *, copy: bool = False) -> dict[str, torch.Tensor]:
+    """The encoder's weights as detached CPU tensors.
+
+    With ``copy=False`` the weights of an encoder on the CPU are shared, not copied (for
+    pickling); ``copy=True`` takes a snapshot that later training steps do not change.
+    """
+    state = {name: value.detach().cpu() for name, value in encoder.state_dict().items()}
+    return {name: value.clone() for name, value in state.items()} if copy else state
+
+
+def load_encoder(spec: ModelSpec, state: dict[str, torch.Tensor]) -> TabularEncoder:
+    """Rebuild a frozen encoder in eval mode on the CPU from ``spec`` and its weights ``state``.
+
+    The global torch RNG that building draws from is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        encoder = build_encoder(spec)
+    encoder.load_state_dict({name: value.to("cpu") for name, value in state.items()})
+    encoder.requires_grad_(False)
+    return encoder.eval()
 
 
 def make_target_encoder(context_encoder: TabularEncoder) -> TabularEncoder:
@@ -150,41 +151,6 @@ def make_target_encoder(context_encoder: TabularEncoder) -> TabularEncoder:
     target = copy.deepcopy(context_encoder)
     target.requires_grad_(False)
     return target.eval()
-
-
-@torch.no_grad()
-def target_tokens(
-    target_encoder: TabularEncoder,
-    x_num: torch.Tensor,
-    x_cat: torch.Tensor,
-    targets: torch.Tensor,
-    *,
-    n_views: int,
-    norm: str,
-) -> torch.Tensor:
-    """The target encoder's tokens at the target positions, paired with each context view.
-
-    The encoder runs in eval mode (no dropout) on all tokens. ``norm`` normalises the targets:
-    ``"layer"`` over each token's dimensions (as I-JEPA); ``"batch"`` standardises every
-    (feature, dimension) across the batch's rows, so that the loss measures how well the
-    row-to-row variation is predicted rather than the per-feature mean that dominates the tokens;
-    ``"none"`` leaves them as they are.
-
-    Shape
-    -----
-    - targets: ``(P, B, n_trgt)``
-    - output: ``(P * n_views * B, n_trgt, d_model)``, ordered like the predictors' output
-    """
-    features = target_encoder(x_num, x_cat)[:, target_encoder.n_cls_tokens :]
-    if norm == "layer":
-        features = F.layer_norm(features, features.shape[-1:])
-    elif norm == "batch":
-        features = (features - features.mean(dim=0)) / (features.std(dim=0) + 1e-6)
-    n_preds, batch, n_trgt = targets.shape
-    width = features.shape[-1]
-    index = targets.unsqueeze(-1).expand(-1, -1, -1, width)
-    picked = torch.gather(features.unsqueeze(0).expand(n_preds, -1, -1, -1), 2, index)
-    return picked.unsqueeze(1).expand(-1, n_views, -1, -1, -1).reshape(n_preds * n_views * batch, n_trgt, width)
 
 
 @torch.no_grad()

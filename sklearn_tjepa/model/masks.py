@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -34,31 +35,58 @@ class MaskSampler:
     """Sample disjoint context sets and target sets of feature indices for a batch.
 
     For each batch one context size ``n_ctx`` and one target size ``n_trgt`` are drawn (so every
-    tensor is rectangular), resampled until ``num_encs * n_ctx + n_trgt <= n_features``. Each row
+    tensor is rectangular), resampled until ``n_context_sets * n_ctx + n_trgt <= n_features``. Each row
     gets a random permutation of its features (argsort of uniform noise): its first
-    ``num_encs * n_ctx`` entries are the ``num_encs`` disjoint context sets, and each of the
-    ``num_preds`` target sets is a random draw from the rest. Targets never overlap the context;
+    ``n_context_sets * n_ctx`` entries are the ``n_context_sets`` disjoint context sets, and each of the
+    ``n_target_sets`` target sets is a random draw from the rest. Targets never overlap the context;
     target sets may overlap each other. The CLS token is not a feature and is never drawn.
+
+    Build it with :meth:`from_config` from the estimator's parameters (or a
+    :class:`~sklearn_tjepa.training.TrainConfig`); the sizes are counted by
+    :func:`mask_count_bounds`.
 
     Parameters
     ----------
     n_features : int
         Number of feature tokens ``D``.
-    min_ctx_share, max_ctx_share, min_trgt_share, max_trgt_share : float
-        Share ranges of the context and target sizes.
-    num_preds : int
+    mask_min_context_share, mask_max_context_share : float
+        Share range of the context size.
+    mask_min_target_share, mask_max_target_share : float
+        Share range of the target size.
+    n_target_sets : int
         Number of target sets per row.
-    num_encs : int
+    n_context_sets : int
         Number of context sets (context encoder views) per row.
     """
 
     n_features: int
-    min_ctx_share: float
-    max_ctx_share: float
-    min_trgt_share: float
-    max_trgt_share: float
-    num_preds: int = 1
-    num_encs: int = 1
+    mask_min_context_share: float
+    mask_max_context_share: float
+    mask_min_target_share: float
+    mask_max_target_share: float
+    n_target_sets: int = 1
+    n_context_sets: int = 1
+
+    @classmethod
+    def from_config(cls, n_features: int, config) -> "MaskSampler":
+        """The sampler for ``n_features`` features under the mask parameters of ``config``.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of feature tokens ``D``.
+        config : object
+            Anything with the mask parameters of :class:`~sklearn_tjepa.TJEPATransformer` as
+            attributes, named like this class's fields (the estimator itself, or a
+            ``TrainConfig``).
+
+        Raises
+        ------
+        ValueError
+            When ``n_features < 2`` or the smallest shares cannot fit ``n_features`` features.
+        """
+        names = [field.name for field in dataclasses.fields(cls) if field.name != "n_features"]
+        return cls(n_features=n_features, **{name: getattr(config, name) for name in names})
 
     def __post_init__(self):
         if self.n_features < 2:
@@ -68,30 +96,30 @@ class MaskSampler:
             )
         ctx_low, _ = self.context_bounds
         trgt_low, _ = self.target_bounds
-        if self.num_encs * ctx_low + trgt_low > self.n_features:
+        if self.n_context_sets * ctx_low + trgt_low > self.n_features:
             raise ValueError(
                 f"The mask shares cannot fit {self.n_features} features: the smallest context "
-                f"({ctx_low} features) times mask_num_encs={self.num_encs} plus the smallest target "
-                f"({trgt_low} features) exceeds {self.n_features}; lower mask_min_ctx_share, "
-                f"mask_min_trgt_share or mask_num_encs."
+                f"({ctx_low} features) times n_context_sets={self.n_context_sets} plus the smallest target "
+                f"({trgt_low} features) exceeds {self.n_features}; lower mask_min_context_share, "
+                f"mask_min_target_share or n_context_sets."
             )
 
     @property
     def context_bounds(self) -> tuple[int, int]:
         """Inclusive range of the context size ``n_ctx``."""
-        return mask_count_bounds(self.n_features, self.min_ctx_share, self.max_ctx_share)
+        return mask_count_bounds(self.n_features, self.mask_min_context_share, self.mask_max_context_share)
 
     @property
     def target_bounds(self) -> tuple[int, int]:
         """Inclusive range of the target size ``n_trgt``."""
-        return mask_count_bounds(self.n_features, self.min_trgt_share, self.max_trgt_share)
+        return mask_count_bounds(self.n_features, self.mask_min_target_share, self.mask_max_target_share)
 
     @property
     def max_context_size(self) -> int:
         """The largest context size a batch can draw."""
         ctx_low, ctx_high = self.context_bounds
         trgt_low, _ = self.target_bounds
-        return min(ctx_high, (self.n_features - trgt_low) // self.num_encs)
+        return min(ctx_high, (self.n_features - trgt_low) // self.n_context_sets)
 
     def sample_sizes(self, generator: torch.Generator) -> tuple[int, int]:
         """Draw ``(n_ctx, n_trgt)`` for one batch with a CPU generator."""
@@ -102,7 +130,7 @@ class MaskSampler:
                 int(torch.randint(low, high + 1, (1,), generator=generator))
                 for low, high in ((ctx_low, ctx_high), (trgt_low, trgt_high))
             )
-            if self.num_encs * n_ctx + n_trgt <= self.n_features:
+            if self.n_context_sets * n_ctx + n_trgt <= self.n_features:
                 return n_ctx, n_trgt
 
     def sample(
@@ -112,7 +140,7 @@ class MaskSampler:
         size_generator: torch.Generator,
         index_generator: torch.Generator,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample the masks of one batch.
+        """Sample the sizes and then the masks of one batch.
 
         Parameters
         ----------
@@ -126,6 +154,30 @@ class MaskSampler:
 
         Returns
         -------
+        context, targets : LongTensor
+            See :meth:`sample_with_sizes`.
+        """
+        n_ctx, n_trgt = self.sample_sizes(size_generator)
+        return self.sample_with_sizes(batch_size, n_ctx, n_trgt, index_generator=index_generator)
+
+    def sample_with_sizes(
+        self, batch_size: int, n_ctx: int, n_trgt: int, *, index_generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample the masks of one batch for given set sizes.
+
+        Parameters
+        ----------
+        batch_size : int
+            Number of rows ``B``.
+        n_ctx, n_trgt : int
+            Features per context set and per target set, with
+            ``n_context_sets * n_ctx + n_trgt <= n_features``.
+        index_generator : torch.Generator
+            Generator on the training device for the per-row permutations; the masks are
+            created on its device.
+
+        Returns
+        -------
         context : LongTensor
             Context feature indices.
         targets : LongTensor
@@ -133,19 +185,18 @@ class MaskSampler:
 
         Shape
         -----
-        - context: ``(num_encs, B, n_ctx)``
-        - targets: ``(num_preds, B, n_trgt)``
+        - context: ``(n_context_sets, B, n_ctx)``
+        - targets: ``(n_target_sets, B, n_trgt)``
         """
-        n_ctx, n_trgt = self.sample_sizes(size_generator)
         device = index_generator.device
         noise = torch.rand(batch_size, self.n_features, generator=index_generator, device=device)
         order = noise.argsort(dim=1)
-        n_visible = self.num_encs * n_ctx
-        context = order[:, :n_visible].reshape(batch_size, self.num_encs, n_ctx).permute(1, 0, 2)
+        n_visible = self.n_context_sets * n_ctx
+        context = order[:, :n_visible].reshape(batch_size, self.n_context_sets, n_ctx).permute(1, 0, 2)
         rest = order[:, n_visible:]
         pick_noise = torch.rand(
-            self.num_preds, batch_size, rest.shape[1], generator=index_generator, device=device
+            self.n_target_sets, batch_size, rest.shape[1], generator=index_generator, device=device
         )
         picks = pick_noise.argsort(dim=2)[:, :, :n_trgt]
-        targets = torch.gather(rest.unsqueeze(0).expand(self.num_preds, -1, -1), 2, picks)
+        targets = torch.gather(rest.unsqueeze(0).expand(self.n_target_sets, -1, -1), 2, picks)
         return context.contiguous(), targets

@@ -1,4 +1,7 @@
-"""Feature tokenizer: a table row becomes ``n_cls_tokens + D`` vectors of width ``d_model``."""
+"""Feature tokenizer: a table row becomes ``n_cls_tokens + D`` vectors of width ``d_model``.
+
+One tokenizer serves T-JEPA's encoder and the token-based baselines (FT-Transformer, AutoInt).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import warnings
 from typing import Sequence
 
 import torch
-from rtdl_num_embeddings import PeriodicEmbeddings, PiecewiseLinearEmbeddings
+from rtdl_num_embeddings import LinearEmbeddings, PeriodicEmbeddings, PiecewiseLinearEmbeddings
+from rtdl_revisiting_models import CategoricalEmbeddings
 from torch import nn
 
 __all__ = ["FeatureTokenizer", "sinusoidal_positions", "NUMERICAL_EMBEDDINGS"]
@@ -43,21 +47,27 @@ def sinusoidal_positions(n_positions: int, width: int, base: float = 100.0) -> t
     return table.float()
 
 
-class _LinearNumericalEmbedding(nn.Module):
-    """``x_j * W_j + b_j`` for every numerical feature ``j`` (the T-JEPA paper's tokenizer)."""
+class _ScaledEmbeddings(nn.Module):
+    """``x_j * w_j`` for every numerical feature ``j``: linear embeddings without a bias (AutoInt's).
+
+    ``rtdl_num_embeddings.LinearEmbeddings`` always adds a bias; this is the same without it.
+    """
 
     def __init__(self, n_features: int, d_model: int):
         super().__init__()
         bound = d_model**-0.5
         self.weight = nn.Parameter(torch.empty(n_features, d_model).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(n_features, d_model).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.unsqueeze(-1) * self.weight + self.bias
+        return x.unsqueeze(-1) * self.weight
 
 
 class FeatureTokenizer(nn.Module):
     """Embed numerical and categorical features into tokens, in the input's column order.
+
+    T-JEPA's encoder uses every option; FT-Transformer is ``bias=True`` and AutoInt
+    ``bias=False``, both with ``n_cls_tokens`` 1 or 0, no index or type embedding and
+    ``positional_base=None``.
 
     Parameters
     ----------
@@ -69,18 +79,22 @@ class FeatureTokenizer(nn.Module):
     d_model : int
         Token width.
     n_cls_tokens : int, default=1
-        Learned CLS tokens prepended to the feature tokens.
+        Learned CLS tokens prepended to the feature tokens (0 for none).
     numerical_embedding : {"linear", "periodic", "piecewise_linear"}, default="linear"
-        How a numerical value becomes a vector: the paper's ``x * W + b``, or the periodic and
-        piecewise-linear embeddings of Gorishniy et al. (2022) from ``rtdl_num_embeddings``.
+        How a numerical value becomes a vector: the paper's ``x * W + b``
+        (``rtdl_num_embeddings.LinearEmbeddings``), or the periodic and piecewise-linear
+        embeddings of Gorishniy et al. (2022) from ``rtdl_num_embeddings``.
     numerical_bins : list of Tensor or None
         Bin edges per numerical feature, required by ``"piecewise_linear"``.
     feature_index_embedding : bool, default=True
         Add a learned vector per feature position.
     feature_type_embedding : bool, default=True
         Add a learned vector per feature type (numerical or categorical).
-    positional_base : float, default=100.0
-        Base of the fixed sinusoidal encoding added over token positions.
+    positional_base : float or None, default=100.0
+        Base of the fixed sinusoidal encoding added over token positions; None adds none.
+    bias : bool, default=True
+        Per-feature bias vectors of the linear numerical embedding and of the categorical
+        embeddings (``rtdl_revisiting_models.CategoricalEmbeddings``); False gives ``x * W``.
 
     Notes
     -----
@@ -100,7 +114,8 @@ class FeatureTokenizer(nn.Module):
         numerical_bins: list[torch.Tensor] | None = None,
         feature_index_embedding: bool = True,
         feature_type_embedding: bool = True,
-        positional_base: float = 100.0,
+        positional_base: float | None = 100.0,
+        bias: bool = True,
     ):
         super().__init__()
         n_num, n_cat = len(numerical_positions), len(categorical_positions)
@@ -112,24 +127,14 @@ class FeatureTokenizer(nn.Module):
         self.n_features = n_num + n_cat
         self.n_cls_tokens = n_cls_tokens
         bound = d_model**-0.5
-        order = torch.as_tensor(list(numerical_positions) + list(categorical_positions), dtype=torch.long)
-        self.register_buffer("input_order", torch.argsort(order), persistent=False)
-        self.register_buffer("feature_types", (self.input_order >= n_num).long(), persistent=False)
-        self.numerical = self._numerical_module(numerical_embedding, n_num, d_model, numerical_bins) if n_num else None
+        order = torch.argsort(torch.as_tensor(list(numerical_positions) + list(categorical_positions), dtype=torch.long))
+        in_order = torch.equal(order, torch.arange(self.n_features))
+        self.register_buffer("input_order", None if in_order else order, persistent=False)
+        self.register_buffer("feature_types", (order >= n_num).long(), persistent=False)
+        self.numerical = self._numerical_module(numerical_embedding, n_num, d_model, numerical_bins, bias) if n_num else None
         self.numerical_missing = nn.Parameter(torch.empty(n_num, d_model).uniform_(-bound, bound)) if n_num else None
-        self.register_buffer(
-            "category_offsets",
-            torch.as_tensor([0, *list(cardinalities)[:-1]], dtype=torch.long).cumsum(0)
-            if n_cat
-            else torch.zeros(0, dtype=torch.long),
-            persistent=False,
-        )
-        self.categorical = self.categorical_bias = None
-        if n_cat:
-            self.categorical = nn.Embedding(int(sum(cardinalities)), d_model)
-            nn.init.uniform_(self.categorical.weight, -bound, bound)
-            self.categorical_bias = nn.Parameter(torch.empty(n_cat, d_model).uniform_(-bound, bound))
-        self.cls = nn.Parameter(torch.empty(n_cls_tokens, d_model).uniform_(-bound, bound))
+        self.categorical = CategoricalEmbeddings(list(cardinalities), d_model, bias=bias) if n_cat else None
+        self.cls = nn.Parameter(torch.empty(n_cls_tokens, d_model).uniform_(-bound, bound)) if n_cls_tokens else None
         self.index_embedding = (
             nn.Parameter(torch.empty(self.n_features, d_model).uniform_(-bound, bound))
             if feature_index_embedding
@@ -138,16 +143,20 @@ class FeatureTokenizer(nn.Module):
         self.type_embedding = (
             nn.Parameter(torch.empty(2, d_model).uniform_(-bound, bound)) if feature_type_embedding else None
         )
-        self.register_buffer(
-            "positions",
-            sinusoidal_positions(n_cls_tokens + self.n_features, d_model, positional_base),
-            persistent=False,
-        )
+        positions = None
+        if positional_base is not None:
+            positions = sinusoidal_positions(n_cls_tokens + self.n_features, d_model, positional_base)
+        self.register_buffer("positions", positions, persistent=False)
+
+    @property
+    def n_tokens(self) -> int:
+        """Tokens per row: ``n_cls_tokens + D``."""
+        return self.n_cls_tokens + self.n_features
 
     @staticmethod
-    def _numerical_module(kind, n_num, d_model, bins):
+    def _numerical_module(kind, n_num, d_model, bins, bias):
         if kind == "linear":
-            return _LinearNumericalEmbedding(n_num, d_model)
+            return LinearEmbeddings(n_num, d_model) if bias else _ScaledEmbeddings(n_num, d_model)
         if kind == "periodic":
             return PeriodicEmbeddings(n_num, d_model, lite=False)
         if kind == "piecewise_linear":
@@ -179,18 +188,20 @@ class FeatureTokenizer(nn.Module):
         - x_cat: ``(B, n_categorical)``
         - output: ``(B, n_cls_tokens + D, d_model)``
         """
-        batch = max(x_num.shape[0], x_cat.shape[0])
         parts = []
         if self.numerical is not None:
             missing = torch.isnan(x_num)
-            values = self.numerical(torch.where(missing, torch.zeros_like(x_num), x_num))
+            values = self.numerical(x_num.masked_fill(missing, 0.0))
             parts.append(torch.where(missing.unsqueeze(-1), self.numerical_missing, values))
         if self.categorical is not None:
-            parts.append(self.categorical(x_cat + self.category_offsets) + self.categorical_bias)
-        features = torch.cat(parts, dim=1).index_select(1, self.input_order)
+            parts.append(self.categorical(x_cat))
+        tokens = torch.cat(parts, dim=1)
+        if self.input_order is not None:
+            tokens = tokens.index_select(1, self.input_order)
         if self.index_embedding is not None:
-            features = features + self.index_embedding
+            tokens = tokens + self.index_embedding
         if self.type_embedding is not None:
-            features = features + self.type_embedding[self.feature_types]
-        cls = self.cls.expand(batch, -1, -1)
-        return torch.cat([cls, features], dim=1) + self.positions
+            tokens = tokens + self.type_embedding[self.feature_types]
+        if self.cls is not None:
+            tokens = torch.cat([self.cls.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+        return tokens if self.positions is None else tokens + self.positions

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from sklearn_tjepa.model.jepa import (
-    ModelSpec,
-    build_student,
-    ema_update,
-    make_target_encoder,
-    target_tokens,
-)
+from sklearn_tjepa.inference import autocast_for, embed
+from sklearn_tjepa.model.encoder import TabularEncoder
+from sklearn_tjepa.model.jepa import ModelSpec, build_student, ema_update, encoder_state, make_target_encoder
 from sklearn_tjepa.model.masks import MaskSampler
-from sklearn_tjepa.training.checkpoints import load_checkpoint, save_checkpoint
-from sklearn_tjepa.training.config import TrainConfig
-from sklearn_tjepa.training.inference import autocast_for, embed
+from sklearn_tjepa.model.objective import jepa_loss
+from sklearn_tjepa.training.checkpoints import fingerprint_differences, load_checkpoint, run_fingerprint, save_checkpoint
+from sklearn_tjepa.training.config import RunOptions, TrainConfig
 from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
 from sklearn_tjepa.training.optim import make_optimizer
+from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
 
 __all__ = ["TrainResult", "train_tjepa", "iterations_per_epoch"]
@@ -86,55 +81,35 @@ def _data_fits_on_device(device: torch.device, n_bytes: int, mode: str) -> bool:
     return n_bytes < 0.25 * free
 
 
-def _sampler(spec: ModelSpec, config: TrainConfig) -> MaskSampler:
-    return MaskSampler(
-        n_features=spec.n_features,
-        min_ctx_share=config.mask_min_ctx_share,
-        max_ctx_share=config.mask_max_ctx_share,
-        min_trgt_share=config.mask_min_trgt_share,
-        max_trgt_share=config.mask_max_trgt_share,
-        num_preds=config.mask_num_preds,
-        num_encs=config.mask_num_encs,
-    )
-
-
-def _generator(device: torch.device, seed: int) -> torch.Generator:
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    return generator
-
-
-def _jepa_loss(student, target_encoder, sampler, config, x_num, x_cat, generators, device):
+def _batch_loss(student, target_encoder, sampler, config, x_num, x_cat, generators, device):
     context, targets = sampler.sample(
         max(x_num.shape[0], x_cat.shape[0]), size_generator=generators[0], index_generator=generators[1]
     )
     with autocast_for(device, config.precision):
-        expected = target_tokens(
-            target_encoder, x_num, x_cat, targets, n_views=config.mask_num_encs, norm=config.target_norm
-        )
-        predicted = student(x_num, x_cat, context, targets)
-    return F.mse_loss(predicted.float(), expected.float())
+        return jepa_loss(student, target_encoder, x_num, x_cat, context, targets, target_norm=config.target_norm)
 
 
 class _Run:
     """State of one pretraining run on one process (rank)."""
 
-    def __init__(self, spec, config, device, rank, world_size):
+    def __init__(self, spec, config, device, rank, world_size, data_shapes):
         self.spec, self.config, self.device = spec, config, device
         self.rank, self.world_size = rank, world_size
-        self.sampler = _sampler(spec, config)
-        self.raw_student = build_student(spec).to(device)
+        self.fingerprint = run_fingerprint(spec, config, data_shapes=data_shapes, world_size=world_size)
+        self.streams = RandomStreams(config.seed)
+        self.sampler = MaskSampler.from_config(spec.n_features, config)
+        with seeded_torch(self.streams.seed("init"), device):
+            self.raw_student = build_student(spec).to(device)
         self.target_encoder = make_target_encoder(self.raw_student.encoder)
         self.student = self.raw_student
         if world_size > 1:
             device_ids = [device.index] if device.type == "cuda" else None
             self.student = torch.nn.parallel.DistributedDataParallel(self.raw_student, device_ids=device_ids)
         self.optimizer = make_optimizer(self.raw_student)
-        seed = config.seed
-        self.order_generator = _generator(torch.device("cpu"), seed + 1)
+        self.order_generator = self.streams.torch("data_order")
         self.mask_generators = (
-            _generator(torch.device("cpu"), seed + 2 + 1000 * rank),
-            _generator(device, seed + 3 + 1000 * rank),
+            self.streams.torch("mask_sizes"),
+            self.streams.torch("mask_positions", device, rank=rank),
         )
         self.history: list[dict] = []
         self.start_epoch = 0
@@ -143,13 +118,9 @@ class _Run:
         self.best_state: dict | None = None
         self.bad_epochs = 0
 
-    def fingerprint(self) -> str:
-        settings = {k: v for k, v in asdict(self.config).items() if k not in ("verbose", "resume", "checkpoint_dir", "max_epochs", "patience", "checkpoint_every", "transform_batch_size")}
-        return json.dumps({"spec": asdict(self.spec), "config": settings, "world_size": self.world_size}, sort_keys=True, default=str)
-
     def state(self) -> dict:
         return {
-            "fingerprint": self.fingerprint(),
+            "fingerprint": self.fingerprint,
             "epoch": len(self.history),
             "student": self.raw_student.state_dict(),
             "target": self.target_encoder.state_dict(),
@@ -165,11 +136,13 @@ class _Run:
             "bad_epochs": self.bad_epochs,
         }
 
-    def restore(self, state: dict, directory: str) -> None:
-        if state["fingerprint"] != self.fingerprint():
+    def restore(self, state: dict, directory) -> None:
+        if state["fingerprint"] != self.fingerprint:
+            differences = fingerprint_differences(state["fingerprint"], self.fingerprint)
             raise ValueError(
-                f"The checkpoint in checkpoint_dir={directory!r} was written by a run with other "
-                "settings or data layout; use another checkpoint_dir or resume=False."
+                f"The checkpoint in checkpoint_dir={str(directory)!r} was written by a run with other "
+                f"settings or data layout ({'; '.join(differences)}); use another checkpoint_dir or "
+                "resume=False."
             )
         self.raw_student.load_state_dict(state["student"])
         self.target_encoder.load_state_dict(state["target"])
@@ -188,13 +161,13 @@ class _Run:
 
 def _validation_loss(run: _Run, x_num, x_cat) -> float:
     run.raw_student.eval()
-    generators = (_generator(torch.device("cpu"), run.config.seed + 7), _generator(run.device, run.config.seed + 8))
+    generators = (run.streams.torch("validation_mask_sizes"), run.streams.torch("validation_mask_positions", run.device))
     total, count = 0.0, 0
     with torch.no_grad():
         for index in _batches(torch.arange(x_num.shape[0]), run.config.batch_size):
             num = x_num[index.to(x_num.device)].to(run.device)
             cat = x_cat[index.to(x_cat.device)].to(run.device)
-            loss = _jepa_loss(run.raw_student, run.target_encoder, run.sampler, run.config, num, cat, generators, run.device)
+            loss = _batch_loss(run.raw_student, run.target_encoder, run.sampler, run.config, num, cat, generators, run.device)
             total += float(loss) * index.numel()
             count += index.numel()
     run.raw_student.train()
@@ -204,38 +177,44 @@ def _validation_loss(run: _Run, x_num, x_cat) -> float:
 def train_tjepa(
     spec: ModelSpec,
     config: TrainConfig,
+    options: RunOptions,
     x_num: np.ndarray,
     x_cat: np.ndarray,
     *,
     device: torch.device,
     valid: tuple[np.ndarray, np.ndarray] | None = None,
-    callbacks: Sequence = (),
+    on_epoch_end: Callable[[dict, TabularEncoder], bool] | None = None,
     rank: int = 0,
     world_size: int = 1,
 ) -> TrainResult:
     """Pretrain a T-JEPA encoder on encoded rows.
 
-    Everything random (initialisation, dropout, data order, masks) is seeded from
-    ``config.seed``; the caller's global torch RNG state is restored on return. Under
-    ``world_size > 1`` the process group must be initialised; the student is wrapped in
-    DistributedDataParallel, the EMA target encoder stays outside it and is updated identically
-    on every rank, and each rank trains on its shard of a shared per-epoch permutation.
+    Everything random (initialisation, dropout, data order, masks) comes from the named streams
+    of ``config.seed`` (:class:`~sklearn_tjepa.training.rng.RandomStreams`); the caller's global
+    torch RNG state is restored on return. Under ``world_size > 1`` the process group must be
+    initialised; the student is wrapped in DistributedDataParallel, the EMA target encoder stays
+    outside it and is updated identically on every rank, and each rank trains on its shard of a
+    shared per-epoch permutation.
 
     Parameters
     ----------
     spec : ModelSpec
         Architecture.
     config : TrainConfig
-        Optimisation, masking and engineering settings.
+        Optimisation and masking settings.
+    options : RunOptions
+        Monitoring, data placement, logging and checkpoint settings.
     x_num, x_cat : ndarray
         Encoded training rows (see :class:`~sklearn_tjepa.preprocessing.EncodedTable`).
     device : torch.device
         Training device.
     valid : (ndarray, ndarray) or None
-        Encoded validation rows: their JEPA loss (fixed masks) is recorded each epoch, drives
-        early stopping with ``config.patience`` and picks the returned encoder.
-    callbacks : sequence
-        Objects with an ``on_epoch_end(record, encoder)`` method; a truthy return stops training.
+        Encoded validation rows: their JEPA loss (fixed masks) is recorded each epoch, picks the
+        returned encoder and, unless ``config.patience`` is None, stops training after
+        ``config.patience`` epochs without improvement.
+    on_epoch_end : callable or None
+        Called after every epoch with the epoch's record (which it may extend) and the target
+        encoder (eval mode, no gradients); a truthy return stops training.
     rank, world_size : int
         Position in the process group.
 
@@ -247,21 +226,19 @@ def train_tjepa(
     -----
     - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``
     """
-    devices = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(config.seed)
-        return _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_size)
+    with seeded_torch(RandomStreams(config.seed).seed("dropout"), device):
+        return _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, rank, world_size)
 
 
-def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_size) -> TrainResult:
-    run = _Run(spec, config, device, rank, world_size)
-    if config.resume and config.checkpoint_dir:
-        state = load_checkpoint(config.checkpoint_dir)
+def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, rank, world_size) -> TrainResult:
+    run = _Run(spec, config, device, rank, world_size, data_shapes=(x_num.shape, x_cat.shape))
+    if options.resume and options.checkpoint_dir:
+        state = load_checkpoint(options.checkpoint_dir)
         if state is not None:
-            run.restore(state, config.checkpoint_dir)
-            logger.info("resumed from %s at epoch %d", config.checkpoint_dir, run.start_epoch)
+            run.restore(state, options.checkpoint_dir)
+            logger.info("resumed from %s at epoch %d", options.checkpoint_dir, run.start_epoch)
 
-    on_device = _data_fits_on_device(device, x_num.nbytes + x_cat.nbytes, config.data_on_device)
+    on_device = _data_fits_on_device(device, x_num.nbytes + x_cat.nbytes, options.data_on_device)
     train_num, train_cat = _place(x_num, device, on_device), _place(x_cat, device, on_device)
     valid_tensors = None if valid is None else (_place(valid[0], device, on_device), _place(valid[1], device, on_device))
     n_rows = x_num.shape[0]
@@ -270,10 +247,11 @@ def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_siz
     total = ipe * config.max_epochs
     lr_at = WarmupCosine(config.start_lr, config.lr, config.final_lr, round(config.warmup_epochs * ipe), total)
     wd_at = Cosine(config.weight_decay, config.final_weight_decay, total)
-    momentum_at = Linear(config.ema_start, config.ema_end, round(config.ipe_scale * total))
-    monitor_rows = np.random.default_rng(config.seed).permutation(n_rows)[:_MONITOR_ROWS]
+    momentum_at = Linear(config.ema_start, config.ema_end, round(config.ema_horizon_scale * total))
+    monitor_rows = run.streams.numpy("monitor_rows").permutation(n_rows)[:_MONITOR_ROWS]
+    log_level = logging.INFO if options.verbose >= 2 else logging.DEBUG
     logger.log(
-        logging.INFO if config.verbose >= 2 else logging.DEBUG,
+        log_level,
         "T-JEPA on %s, rank %d/%d: %d rows, %d features, %d steps/epoch, data on device: %s",
         device, rank, world_size, n_rows, spec.n_features, ipe, on_device,
     )
@@ -282,7 +260,7 @@ def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_siz
         range(run.start_epoch, config.max_epochs),
         desc="T-JEPA",
         unit="epoch",
-        disable=config.verbose < 1 or rank != 0,
+        disable=options.verbose < 1 or rank != 0,
         initial=run.start_epoch,
         total=config.max_epochs,
     )
@@ -302,7 +280,7 @@ def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_siz
             device_index = index.to(train_num.device)
             num = train_num[device_index].to(device, non_blocking=True)
             cat = train_cat[device_index].to(device, non_blocking=True)
-            loss = _jepa_loss(run.student, run.target_encoder, run.sampler, config, num, cat, run.mask_generators, device)
+            loss = _batch_loss(run.student, run.target_encoder, run.sampler, config, num, cat, run.mask_generators, device)
             run.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
@@ -327,7 +305,7 @@ def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_siz
         }
         monitor = embed(
             run.target_encoder, x_num[monitor_rows], x_cat[monitor_rows],
-            output=config.output, batch_size=config.transform_batch_size, device=device, precision=config.precision,
+            output=options.output, batch_size=options.transform_batch_size, device=device, precision=config.precision,
         )
         record.update(collapse_statistics(torch.from_numpy(monitor)))
         stop = False
@@ -335,22 +313,20 @@ def _train(spec, config, x_num, x_cat, device, valid, callbacks, rank, world_siz
             record["valid_loss"] = _validation_loss(run, *valid_tensors)
             if record["valid_loss"] < run.best_loss:
                 run.best_loss, run.best_epoch, run.bad_epochs = record["valid_loss"], epoch + 1, 0
-                run.best_state = {k: v.detach().cpu().clone() for k, v in run.target_encoder.state_dict().items()}
+                run.best_state = encoder_state(run.target_encoder, copy=True)
             else:
                 run.bad_epochs += 1
-                stop = run.bad_epochs >= config.patience
-        for callback in callbacks:
-            stop = bool(callback.on_epoch_end(record, run.target_encoder)) or stop
+                stop = config.patience is not None and run.bad_epochs >= config.patience
+        if on_epoch_end is not None:
+            stop = bool(on_epoch_end(record, run.target_encoder)) or stop
         run.history.append(record)
         progress.set_postfix(loss=f"{record['loss']:.4g}", **({"valid": f"{record['valid_loss']:.4g}"} if "valid_loss" in record else {}))
-        logger.log(logging.INFO if config.verbose >= 2 else logging.DEBUG, "epoch %d: %s", epoch + 1, record)
+        logger.log(log_level, "epoch %d: %s", epoch + 1, record)
         last_epoch = epoch + 1 == config.max_epochs
-        if config.checkpoint_dir and rank == 0 and ((epoch + 1) % config.checkpoint_every == 0 or last_epoch or stop):
-            save_checkpoint(config.checkpoint_dir, run.state())
+        if options.checkpoint_dir and rank == 0 and ((epoch + 1) % options.checkpoint_every == 0 or last_epoch or stop):
+            save_checkpoint(options.checkpoint_dir, run.state())
         if stop:
             break
     progress.close()
-    target_state = run.best_state if run.best_state is not None else {
-        k: v.detach().cpu().clone() for k, v in run.target_encoder.state_dict().items()
-    }
+    target_state = run.best_state if run.best_state is not None else encoder_state(run.target_encoder, copy=True)
     return TrainResult(target_state=target_state, history=run.history, n_iter=len(run.history), best_epoch=run.best_epoch)

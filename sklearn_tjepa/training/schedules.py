@@ -55,8 +55,9 @@ class Cosine:
 class Linear:
     """Linear from ``start`` at step 0 to ``final`` at ``total_steps`` (held after).
 
-    With ``total_steps = ipe_scale * iterations`` and ``ipe_scale > 1`` this is the EMA momentum
-    schedule of I-JEPA / T-JEPA, which never quite reaches ``final`` within training.
+    With ``total_steps = ema_horizon_scale * iterations`` and ``ema_horizon_scale > 1`` this is
+    the EMA momentum schedule of I-JEPA / T-JEPA, which never quite reaches ``final`` within
+    training.
     """
 
     start: float

@@ -1,4 +1,4 @@
-"""Embeddings from a trained target encoder, in batches, in eval mode."""
+"""Embeddings from a trained target encoder, in batches, in eval mode (torch only, no DataFrames)."""
 
 from __future__ import annotations
 
@@ -56,9 +56,11 @@ def embed(
     device: torch.device,
     precision: str = "32",
 ) -> np.ndarray:
-    """Embed rows with ``encoder`` in eval mode, ``batch_size`` rows at a time.
+    """Embed rows with ``encoder`` in eval mode, ``batch_size`` rows at a time, on ``device``.
 
-    Rows are independent: an embedding does not depend on the other rows of its batch.
+    Rows are independent: an embedding does not depend on the other rows of its batch. The
+    encoder is moved to ``device`` for the call and back to where it was afterwards, with its
+    train/eval mode restored.
 
     Returns
     -------
@@ -71,7 +73,8 @@ def embed(
     - output: ``(n, n_out)``
     """
     was_training = encoder.training
-    encoder.eval()
+    home = next(encoder.parameters()).device
+    encoder.to(device).eval()
     parts = []
     try:
         for start in range(0, max(len(x_num), len(x_cat)), batch_size):
@@ -81,5 +84,5 @@ def embed(
                 tokens = encoder(num, cat)
             parts.append(pool_tokens(tokens, output, encoder.n_cls_tokens).float().cpu().numpy())
     finally:
-        encoder.train(was_training)
+        encoder.to(home).train(was_training)
     return np.concatenate(parts, axis=0)

@@ -1,0 +1,58 @@
+"""What the benchmark scripts share: the raw-feature baseline, the probes and result files.
+
+Imported by the scripts of this folder (``python benchmarks/<script>.py`` puts the folder on the
+path).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import sklearn
+import torch
+from sklearn.compose import ColumnTransformer, make_column_transformer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import sklearn_tjepa
+
+__all__ = ["raw_features", "linear_probe", "mlp_probe", "versions", "write_json"]
+
+
+def raw_features(categorical_features) -> ColumnTransformer:
+    """The raw-feature representation: one-hot categoricals, standardised numericals."""
+    return make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), list(categorical_features)), remainder=StandardScaler()
+    )
+
+
+def linear_probe(regression: bool = False):
+    """The linear probe: logistic regression, or ridge regression for a continuous target."""
+    return Ridge() if regression else LogisticRegression(max_iter=2000)
+
+
+def mlp_probe(seed: int, regression: bool = False):
+    """The MLP probe: one hidden layer of 128 units, early stopping on 10% of the train rows."""
+    kind = MLPRegressor if regression else MLPClassifier
+    return kind(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)
+
+
+def versions() -> dict:
+    """Versions of the package and of the libraries the figures depend on."""
+    return {
+        "sklearn_tjepa": sklearn_tjepa.__version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def write_json(path, payload: dict) -> Path:
+    """Write ``payload`` as indented JSON to ``path`` (parents created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    return path
