@@ -58,7 +58,8 @@ def test_every_cell_has_a_complete_output(results):
                 for split in ("val", "test"):
                     assert set(record[split]) == expected
                     assert all(math.isfinite(v) for v in record[split].values())
-                assert set(record["seconds"]) == {"pretraining", "fit", "inference"}
+                assert set(record["seconds"]) == set(record["cpu_seconds"]) == {
+                    "pretraining", "fit", "inference"}
                 assert (record["seconds"]["pretraining"] > 0) == (features != "raw")
                 assert record["peak_rss_mb"] > 0
                 assert record["data"]["rows"] == {"train": 300, "val": 150, "test": 300}

@@ -33,6 +33,9 @@ class Budget:
         Caps on the deep baselines' epochs and early-stopping patience (on the val split).
     deep_overrides : dict of str -> dict
         Per deep model, parameters that replace the configuration's (for example smaller widths).
+    model_max_epochs : dict of str -> int
+        Per deep model, a lower epoch cap than ``deep_max_epochs`` / ``embedding_max_epochs``
+        (for the attention models, whose epochs cost several times an MLP's on a CPU).
     embedding_max_epochs : int
         Cap on the deep baselines' epochs when they read T-JEPA embeddings.
     gbdt_max_rounds, gbdt_early_stopping_rounds : int
@@ -57,6 +60,7 @@ class Budget:
     deep_max_epochs: int = 100
     deep_patience: int = 16
     deep_overrides: dict = field(default_factory=dict)
+    model_max_epochs: dict = field(default_factory=dict)
     embedding_max_epochs: int = 100
     gbdt_max_rounds: int = 2000
     gbdt_early_stopping_rounds: int = 50

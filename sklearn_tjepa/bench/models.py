@@ -164,6 +164,7 @@ def build_model(name, *, data, features, budget, seed, config_dir=None, token_wi
         params["early_stopping_rounds"] = budget.gbdt_early_stopping_rounds
     else:
         max_epochs = budget.embedding_max_epochs if embedded else budget.deep_max_epochs
+        max_epochs = min(max_epochs, budget.model_max_epochs.get(name, max_epochs))
         params["max_epochs"] = min(params.get("max_epochs", max_epochs), max_epochs)
         params["patience"] = min(params.get("patience", budget.deep_patience), budget.deep_patience)
         params.update(budget.deep_overrides.get(name, {}))

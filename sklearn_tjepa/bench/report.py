@@ -50,6 +50,9 @@ def load_results(results_dir) -> pd.DataFrame:
                 "fit_s": record["seconds"]["fit"] if ok else np.nan,
                 "pretraining_s": record["seconds"]["pretraining"] if ok else np.nan,
                 "inference_s": record["seconds"]["inference"] if ok else np.nan,
+                "cpu_s": sum(record["cpu_seconds"][k] for k in ("fit", "inference"))
+                if ok else np.nan,
+                "pretraining_cpu_s": record["cpu_seconds"]["pretraining"] if ok else np.nan,
                 "pretraining": record.get("pretraining"),
                 "token_reading": (record.get("config") or {}).get("token_reading"),
                 "command": record["command"],
@@ -215,9 +218,11 @@ def _runs_section(frame: pd.DataFrame) -> list[str]:
     lines.append(f"- Commits: {', '.join(sorted({str(c)[:10] for c in frame['commit']}))}.")
     pretraining = frame[frame["pretraining"].notna()].drop_duplicates(["code", "features", "seed"])
     total = frame["fit_s"].sum() + frame["inference_s"].sum() + pretraining["pretraining_s"].sum()
-    lines.append(f"- Measured compute: {total / 3600:.2f} h summed over all fits, predictions and "
-                 f"pretrainings ({len(frame)} cells, {len(pretraining)} pretrainings); results "
-                 f"finished between {frame['finished'].min()} and {frame['finished'].max()} (UTC).")
+    cpu = frame["cpu_s"].sum() + pretraining["pretraining_cpu_s"].sum()
+    lines.append(f"- Measured compute: {total / 3600:.2f} h of wall-clock time and {cpu / 3600:.2f} h "
+                 f"of CPU time summed over all fits, predictions and pretrainings ({len(frame)} "
+                 f"cells, {len(pretraining)} pretrainings); results finished between "
+                 f"{frame['finished'].min()} and {frame['finished'].max()} (UTC).")
     readings = sorted({r for r in frame["token_reading"].dropna()})
     if readings:
         lines.append(f"- Deep models read frozen tokens as: {', '.join(readings)} (`per_token`: a "
