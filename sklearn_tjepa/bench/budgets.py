@@ -115,15 +115,16 @@ BUDGETS = {
     "cpu": Budget(
         name="cpu",
         description=(
-            "Sized for about 6 hours of the full grid on 2 CPU cores (an estimate from timed "
-            "partial runs): full splits, tuned configurations with capped epochs and patience, "
-            "a 2-layer T-JEPA of width 16 pretrained up to 20 epochs."
+            "Sized for about 6 hours of the full grid with --jobs 2 on 2 CPU cores (an estimate "
+            "from timed single epochs, see docs/benchmarking.md): full splits, tuned "
+            "configurations with epochs capped at 20 (ResNet 6, FT-Transformer 5, AutoInt 10) "
+            "and patience 5, GBDTs as tuned, a 2-layer T-JEPA of width 16 pretrained 20 epochs."
         ),
         max_rows={},
-        deep_max_epochs=30,
+        deep_max_epochs=20,
         deep_patience=5,
-        deep_overrides={},
-        embedding_max_epochs=30,
+        model_max_epochs={"resnet": 6, "ft_transformer": 5, "autoint": 10},
+        embedding_max_epochs=20,
         gbdt_max_rounds=2000,
         gbdt_early_stopping_rounds=50,
         linear_C=(0.01, 0.1, 1.0, 10.0),
