@@ -16,13 +16,15 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
-from skorch.dataset import ValidSplit
+from skorch.dataset import Dataset, ValidSplit
+from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator, RegressorMixin, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
+from sklearn_tjepa.baselines.features import TokenReduction
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
 from sklearn_tjepa.training.rng import seeded_torch
 from sklearn_tjepa.validation import (
@@ -68,6 +70,7 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         lr_scheduler,
         validation_fraction,
         patience,
+        token_width,
         device,
         random_state,
         verbose,
@@ -81,6 +84,7 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         self.lr_scheduler = lr_scheduler
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.token_width = token_width
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -97,7 +101,12 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _encode_target(self, X, y) -> tuple[np.ndarray, int]:
-        """Validate ``y`` and return it in the form the loss takes, and the output width."""
+        """Validate ``y``, set the fitted target state and return ``y`` as the loss takes it
+        with the output width."""
+
+    @abstractmethod
+    def _encode_valid_target(self, X_val, y_val) -> np.ndarray:
+        """``y_val`` in the form the loss takes, with the target state set by ``fit``."""
 
     def _check_params(self) -> str:
         check_option("numerical_scaling", self.numerical_scaling, NUMERICAL_SCALINGS)
@@ -108,6 +117,8 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         check_option("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("patience", self.patience)
+        if self.token_width is not None:
+            check_int("token_width", self.token_width)
         if not isinstance(self.verbose, (bool, Integral)) or self.verbose < 0:
             raise ValueError(
                 f"verbose must be a bool or a non-negative int, got verbose={self.verbose!r}"
@@ -115,9 +126,15 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         self._check_model_params()
         return str(resolve_device(self.device))
 
-    def _split(self, y: np.ndarray, seed: int) -> tuple[ValidSplit | None, int]:
-        """Return skorch's train/validation split and the number of training rows it keeps."""
-        if self.validation_fraction is None:
+    def _split(self, y: np.ndarray, seed: int, valid) -> tuple:
+        """Return skorch's train/validation split and the number of training rows it keeps.
+
+        ``valid`` is the explicit validation set as ``(net inputs, encoded target)`` or None; it
+        replaces the ``validation_fraction`` share of the training rows.
+        """
+        if valid is not None:
+            split, n_train = predefined_split(Dataset(*valid)), y.shape[0]
+        elif self.validation_fraction is None:
             split, n_train = None, y.shape[0]
         else:
             split = ValidSplit(
@@ -142,6 +159,18 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             )
         return split, n_train
 
+    def _reduced_width(self, n_num: int, n_cat: int) -> int:
+        """Number of numbers the network reads per row after the optional token reduction."""
+        if self.token_width is None:
+            return n_num
+        if n_cat or n_num % self.token_width:
+            raise ValueError(
+                "token_width needs a table of numerical columns only, in consecutive tokens of "
+                f"token_width columns, got token_width={self.token_width} with {n_num} numerical "
+                f"and {n_cat} categorical columns"
+            )
+        return n_num // self.token_width
+
     def _callbacks(self, early_stopping: bool) -> list:
         callbacks = []
         if early_stopping:
@@ -160,8 +189,8 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
     def _net_inputs(table: EncodedTable) -> dict[str, np.ndarray]:
         return {"x_num": table.x_num, "x_cat": table.x_cat}
 
-    def fit(self, X, y):
-        """Fit the preprocessing and train the network, early-stopped on a validation share.
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Fit the preprocessing and train the network, early-stopped on validation rows.
 
         Parameters
         ----------
@@ -170,6 +199,14 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             categorical (unless ``categorical_features`` says otherwise); NaN marks a missing value.
         y : array-like of shape (n_samples,)
             Target.
+        X_val : array-like or DataFrame of shape (n_val, n_features), default=None
+            Validation table for early stopping, encoded with the preprocessing fitted on ``X``.
+            When given (with ``y_val``), ``validation_fraction`` is ignored and every row of ``X``
+            is trained on. Inside a :class:`~sklearn.pipeline.Pipeline` route it with
+            ``set_fit_request(X_val=True, y_val=True)`` and ``Pipeline(...,
+            transform_input=["X_val"])`` (metadata routing must be enabled).
+        y_val : array-like of shape (n_val,), default=None
+            Target of ``X_val``.
 
         Returns
         -------
@@ -177,31 +214,51 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         device = self._check_params()
+        if (X_val is None) != (y_val is None):
+            raise ValueError(
+                "X_val and y_val must be given together, got "
+                f"X_val={'None' if X_val is None else 'an array'} and "
+                f"y_val={'None' if y_val is None else 'an array'}"
+            )
         X = validate_table(self, X, reset=True)
         y_fit, d_out = self._encode_target(X, y)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=4)
         seed_torch, seed_split, seed_loader, seed_scaler = (int(s) for s in seeds)
-        split, n_train = self._split(y_fit if y_fit.ndim == 1 else y_fit[:, 0], seed_split)
         self.preprocessor_ = TablePreprocessor(
             categorical_features=self.categorical_features,
             numerical_scaling=self.numerical_scaling,
             random_state=seed_scaler,
         ).fit(X)
         table = self.preprocessor_.transform(X)
+        valid = None
+        if X_val is not None:
+            X_val = validate_table(self, X_val, reset=False)
+            valid_inputs = self._net_inputs(self.preprocessor_.transform(X_val))
+            valid = (valid_inputs, self._encode_valid_target(X_val, y_val))
+        split, n_train = self._split(y_fit if y_fit.ndim == 1 else y_fit[:, 0], seed_split, valid)
+        n_inputs = self._reduced_width(table.x_num.shape[1], table.x_cat.shape[1])
         with seeded_torch(seed_torch, device):
             module = self._make_module(
-                n_num=table.x_num.shape[1],
-                missing_columns=np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist(),
+                n_num=n_inputs,
+                missing_columns=(
+                    np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist()
+                    if self.token_width is None
+                    else []
+                ),
                 cat_cardinalities=list(self.preprocessor_.cardinalities_),
                 d_out=d_out,
             )
+            no_decay = self._no_weight_decay
+            if self.token_width is not None:
+                module = TokenReduction(module, n_tokens=n_inputs, token_width=self.token_width)
+                no_decay = tuple(f"net.{pattern}" for pattern in no_decay)
             self.net_ = self._net_class(
                 module=module,
                 criterion=self._criterion,
                 optimizer=torch.optim.AdamW,
                 lr=self.lr,
                 optimizer__weight_decay=self.weight_decay,
-                optimizer__param_groups=[(p, {"weight_decay": 0.0}) for p in self._no_weight_decay],
+                optimizer__param_groups=[(p, {"weight_decay": 0.0}) for p in no_decay],
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 iterator_train__shuffle=True,
@@ -246,6 +303,9 @@ class _ClassifierTask(ProbabilisticClassifierMixin):
         codes = self._class_codes(X, y)
         return codes, len(self.classes_)
 
+    def _encode_valid_target(self, X_val, y_val):
+        return self._valid_class_codes(X_val, y_val)
+
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -276,7 +336,15 @@ class _RegressorTask(RegressorMixin):
         self.y_mean_ = float(y.mean())
         std = float(y.std())
         self.y_scale_ = std if std > 0 else 1.0
-        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None], 1
+        return self._standardize(y), 1
+
+    def _encode_valid_target(self, X_val, y_val):
+        return self._standardize(validate_target(self, X_val, y_val, numeric=True))
+
+    def _standardize(self, y) -> np.ndarray:
+        return ((np.asarray(y, dtype=np.float64) - self.y_mean_) / self.y_scale_).astype(
+            np.float32
+        )[:, None]
 
     def predict(self, X):
         """Predicted target.
