@@ -339,7 +339,7 @@ def test_int_random_state_gives_bit_identical_predictions(semi_supervised):
 def test_pickle_and_joblib_round_trip(tmp_path):
     frame = make_mixed_frame(n_rows=80, with_missing=True)
     y = np.random.default_rng(0).normal(size=80)
-    reg = _regressor().fit(frame, y)
+    reg = _regressor(freeze_epochs=1, validation_fraction=0.2).fit(frame, y)  # all callbacks
     expected = reg.predict(frame)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(reg)).predict(frame), expected)
     joblib.dump(reg, tmp_path / "reg.joblib")
