@@ -23,7 +23,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.preprocessing import TablePreprocessor
-from sklearn_tjepa.validation import check_fraction, check_int, check_option, validate_table, validate_target
+from sklearn_tjepa.validation import (
+    check_fraction,
+    check_int,
+    check_option,
+    check_validation_pair,
+    validate_table,
+    validate_target,
+)
 
 __all__ = ["GBDT_NAMES", "GBDTClassifier", "GBDTRegressor", "make_gbdt"]
 
@@ -183,12 +190,7 @@ class _GBDTBase(BaseEstimator):
         library = _library_of(self.estimator)
         check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("early_stopping_rounds", self.early_stopping_rounds)
-        if (X_val is None) != (y_val is None):
-            raise ValueError(
-                "X_val and y_val must be given together, got "
-                f"X_val={'None' if X_val is None else 'an array'} and "
-                f"y_val={'None' if y_val is None else 'an array'}"
-            )
+        check_validation_pair(X_val, y_val)
         X = validate_table(self, X, reset=True)
         y = self._encode_target(X, y)
         self.library_ = library

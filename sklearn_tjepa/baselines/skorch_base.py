@@ -32,6 +32,7 @@ from sklearn_tjepa.validation import (
     check_int,
     check_option,
     check_real,
+    check_validation_pair,
     resolve_device,
     validate_table,
     validate_target,
@@ -108,8 +109,14 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
     def _encode_valid_target(self, X_val, y_val) -> np.ndarray:
         """``y_val`` in the form the loss takes, with the target state set by ``fit``."""
 
-    def _check_params(self) -> str:
+    def _check_input_params(self) -> None:
+        """Check the parameters of the input encoding (overridden where another object owns it)."""
         check_option("numerical_scaling", self.numerical_scaling, NUMERICAL_SCALINGS)
+        if self.token_width is not None:
+            check_int("token_width", self.token_width)
+
+    def _check_params(self) -> str:
+        self._check_input_params()
         check_int("max_epochs", self.max_epochs)
         check_int("batch_size", self.batch_size, min_value=self._min_batch_size)
         check_real("lr", self.lr, positive=True)
@@ -117,8 +124,6 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         check_option("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("patience", self.patience)
-        if self.token_width is not None:
-            check_int("token_width", self.token_width)
         if not isinstance(self.verbose, (bool, Integral)) or self.verbose < 0:
             raise ValueError(
                 f"verbose must be a bool or a non-negative int, got verbose={self.verbose!r}"
@@ -129,11 +134,13 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
     def _split(self, y: np.ndarray, seed: int, valid) -> tuple:
         """Return skorch's train/validation split and the number of training rows it keeps.
 
-        ``valid`` is the explicit validation set as ``(net inputs, encoded target)`` or None; it
-        replaces the ``validation_fraction`` share of the training rows.
+        ``valid`` is the explicit validation set as ``(encoded table, encoded target)`` or None;
+        it replaces the ``validation_fraction`` share of the training rows.
         """
         if valid is not None:
-            split, n_train = predefined_split(Dataset(*valid)), y.shape[0]
+            table_val, y_val = valid
+            split = predefined_split(Dataset(self._net_inputs(table_val), y_val))
+            n_train = y.shape[0]
         elif self.validation_fraction is None:
             split, n_train = None, y.shape[0]
         else:
@@ -214,51 +221,20 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         device = self._check_params()
-        if (X_val is None) != (y_val is None):
-            raise ValueError(
-                "X_val and y_val must be given together, got "
-                f"X_val={'None' if X_val is None else 'an array'} and "
-                f"y_val={'None' if y_val is None else 'an array'}"
-            )
-        X = validate_table(self, X, reset=True)
-        y_fit, d_out = self._encode_target(X, y)
+        check_validation_pair(X_val, y_val)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=4)
-        seed_torch, seed_split, seed_loader, seed_scaler = (int(s) for s in seeds)
-        self.preprocessor_ = TablePreprocessor(
-            categorical_features=self.categorical_features,
-            numerical_scaling=self.numerical_scaling,
-            random_state=seed_scaler,
-        ).fit(X)
-        table = self.preprocessor_.transform(X)
-        valid = None
-        if X_val is not None:
-            X_val = validate_table(self, X_val, reset=False)
-            valid_inputs = self._net_inputs(self.preprocessor_.transform(X_val))
-            valid = (valid_inputs, self._encode_valid_target(X_val, y_val))
+        seed_torch, seed_split, seed_loader, seed_data = (int(s) for s in seeds)
+        table, y_fit, d_out, valid = self._fit_data(X, y, X_val, y_val, seed_data)
         split, n_train = self._split(y_fit if y_fit.ndim == 1 else y_fit[:, 0], seed_split, valid)
-        n_inputs = self._reduced_width(table.x_num.shape[1], table.x_cat.shape[1])
         with seeded_torch(seed_torch, device):
-            module = self._make_module(
-                n_num=n_inputs,
-                missing_columns=(
-                    np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist()
-                    if self.token_width is None
-                    else []
-                ),
-                cat_cardinalities=list(self.preprocessor_.cardinalities_),
-                d_out=d_out,
-            )
-            no_decay = self._no_weight_decay
-            if self.token_width is not None:
-                module = TokenReduction(module, n_tokens=n_inputs, token_width=self.token_width)
-                no_decay = tuple(f"net.{pattern}" for pattern in no_decay)
+            module, param_groups = self._build_network(table, d_out)
             self.net_ = self._net_class(
                 module=module,
                 criterion=self._criterion,
                 optimizer=torch.optim.AdamW,
                 lr=self.lr,
                 optimizer__weight_decay=self.weight_decay,
-                optimizer__param_groups=[(p, {"weight_decay": 0.0}) for p in no_decay],
+                optimizer__param_groups=param_groups,
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 iterator_train__shuffle=True,
@@ -272,13 +248,72 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
                 verbose=int(bool(self.verbose)),
             )
             self.net_.fit(self._net_inputs(table), y_fit)
+        if valid is not None:
+            # Keep no reference to the validation rows in the fitted (pickled) net.
+            self.net_.set_params(train_split=None)
         return self
+
+    def _fit_data(self, X, y, X_val, y_val, seed: int) -> tuple:
+        """Validate and encode the training and validation data; fit the preprocessing.
+
+        Parameters
+        ----------
+        X, y, X_val, y_val
+            As passed to :meth:`fit` (``X_val`` and ``y_val`` both given or both None).
+        seed : int
+            Seed of whatever the data encoding draws (here the quantile scaler's subsample).
+
+        Returns
+        -------
+        table : EncodedTable
+            The training rows the network is trained on.
+        y_fit : ndarray
+            Their target as the loss takes it.
+        d_out : int
+            Output width of the network.
+        valid : tuple of (EncodedTable, ndarray) or None
+            The explicit validation rows and their encoded target.
+        """
+        X = validate_table(self, X, reset=True)
+        y_fit, d_out = self._encode_target(X, y)
+        self.preprocessor_ = TablePreprocessor(
+            categorical_features=self.categorical_features,
+            numerical_scaling=self.numerical_scaling,
+            random_state=seed,
+        ).fit(X)
+        valid = None
+        if X_val is not None:
+            X_val = validate_table(self, X_val, reset=False)
+            valid = (self.preprocessor_.transform(X_val), self._encode_valid_target(X_val, y_val))
+        return self.preprocessor_.transform(X), y_fit, d_out, valid
+
+    def _build_network(self, table: EncodedTable, d_out: int) -> tuple[nn.Module, list]:
+        """The module to train and its skorch ``param_groups``; called under the fit's seed."""
+        n_inputs = self._reduced_width(table.x_num.shape[1], table.x_cat.shape[1])
+        module = self._make_module(
+            n_num=n_inputs,
+            missing_columns=(
+                np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist()
+                if self.token_width is None
+                else []
+            ),
+            cat_cardinalities=list(self.preprocessor_.cardinalities_),
+            d_out=d_out,
+        )
+        no_decay = self._no_weight_decay
+        if self.token_width is not None:
+            module = TokenReduction(module, n_tokens=n_inputs, token_width=self.token_width)
+            no_decay = tuple(f"net.{pattern}" for pattern in no_decay)
+        return module, [(pattern, {"weight_decay": 0.0}) for pattern in no_decay]
+
+    def _encode(self, X) -> EncodedTable:
+        """Validate rows to predict on and encode them with the fitted preprocessing."""
+        return self.preprocessor_.transform(validate_table(self, X, reset=False))
 
     def _net_output(self, X, method: str) -> np.ndarray:
         """Run ``net_.<method>`` on ``X``; the caller's torch random state is left untouched."""
         check_is_fitted(self)
-        X = validate_table(self, X, reset=False)
-        inputs = self._net_inputs(self.preprocessor_.transform(X))
+        inputs = self._net_inputs(self._encode(X))
         # Every DataLoader iteration draws a base seed from the global generator.
         with torch.random.fork_rng(devices=[]):
             return getattr(self.net_, method)(inputs)
