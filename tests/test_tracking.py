@@ -156,3 +156,31 @@ def test_a_missing_package_names_the_extra(monkeypatch, module, make_logger, ext
     monkeypatch.setitem(sys.modules, module, None)  # makes ``import module`` raise ImportError
     with pytest.raises(ImportError, match=extra):
         make_logger()
+
+
+def test_fine_tuner_logs_its_pretraining_live_and_its_fine_tuning_with_log_fitted(tiny_params, binary_problem, store):
+    from sklearn_tjepa import TJEPAClassifier, TJEPATransformer
+
+    X, y = binary_problem
+    y = y.copy()
+    y[100:] = -1  # unlabelled rows: pretraining only
+    pretraining = MLflowLogger(tracking_uri=store, experiment_name="finetune", run_name="pretraining")
+    tjepa = TJEPATransformer(**tiny_params, callbacks=[pretraining])
+    clf = TJEPAClassifier(tjepa=tjepa, max_epochs=3, batch_size=32, device="cpu", random_state=0).fit(X, y)
+    fine_tuning = MLflowLogger(tracking_uri=store, experiment_name="finetune", run_name="fine-tuning")
+    log_fitted(clf, [fine_tuning])
+
+    client = mlflow.MlflowClient(tracking_uri=store)
+    runs = {run.info.run_name: run for run in client.search_runs([client.get_experiment_by_name("finetune").experiment_id])}
+    assert set(runs) == {"pretraining", "fine-tuning"}
+    pretrain_id, finetune_id = runs["pretraining"].info.run_id, runs["fine-tuning"].info.run_id
+    assert [step for step, _ in _metric_history(client, pretrain_id, "loss")] == [1, 2]
+    expected = [(r["epoch"], pytest.approx(r["train_loss"])) for r in clf.history_]
+    assert _metric_history(client, finetune_id, "train_loss") == expected
+    assert "train_loss_best" not in runs["fine-tuning"].data.metrics  # flags are not metrics
+    params = runs["fine-tuning"].data.params
+    assert params["tjepa__d_model"] == "8" and params["max_epochs"] == "3" and "tjepa" not in params
+    path = mlflow.artifacts.download_artifacts(
+        run_id=finetune_id, artifact_path="estimator/estimator.joblib", tracking_uri=store
+    )
+    np.testing.assert_array_equal(joblib.load(path).predict_proba(X), clf.predict_proba(X))
