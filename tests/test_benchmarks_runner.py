@@ -129,6 +129,34 @@ def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeyp
     assert json.loads((tmp_path / "adult_AD" / "mlp" / "output_0.json").read_text())["status"] == "ok"
 
 
+def test_finetune_models_reuse_the_cached_pretraining(tmp_path, monkeypatch):
+    from sklearn_tjepa import TJEPATransformer
+
+    fits = []
+    original = TJEPATransformer.fit
+
+    def counting_fit(self, X, y=None, **kwargs):
+        fits.append(self.max_epochs)
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(TJEPATransformer, "fit", counting_fit)
+    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
+            "finetune", "finetune_scratch", "--features", "raw", "tjepa", "--out", str(tmp_path),
+            "--data-dir", str(DATA), "--no-progress"]
+    assert main(argv) == 0
+    names = sorted(p.parent.name for p in _outputs(tmp_path))
+    # finetune_scratch has no cell on T-JEPA features: it never reads a pretraining.
+    assert names == ["finetune", "finetune+tjepa", "finetune_scratch"]
+    records = {n: json.loads((tmp_path / "adult_AD" / n / "output_0.json").read_text())
+               for n in names}
+    assert all(r["status"] == "ok" for r in records.values())
+    # One cached pretraining (2 epochs), finetune's own (2) and the scratch control's (0);
+    # finetune+tjepa starts from the cached transformer, frozen, without fitting it again.
+    assert sorted(fits) == [0, 2, 2]
+    assert records["finetune+tjepa"]["config"]["params"]["tjepa"] == "frozen cached transformer"
+    assert records["finetune_scratch"]["config"]["params"]["tjepa"]["max_epochs"] == 0
+
+
 def test_report_writes_markdown_and_plots(results, tmp_path):
     path = write_report(results, tmp_path / "benchmarks.md")
     text = path.read_text()

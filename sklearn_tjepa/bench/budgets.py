@@ -28,7 +28,8 @@ class Budget:
     max_rows : dict of {"train", "val", "test"} -> int or None
         Seeded stratified subsets of each split (the same rows for every seed); None keeps all.
     deep_max_epochs, deep_patience : int
-        Caps on the deep baselines' epochs and early-stopping patience (on the val split).
+        Caps on the deep baselines' and the fine-tuners' epochs and early-stopping patience (on
+        the val split).
     deep_overrides : dict of str -> dict
         Per deep model, parameters that replace the configuration's (for example smaller widths).
     model_max_epochs : dict of str -> int
@@ -78,6 +79,8 @@ _TINY_DEEP = {
     "ft_transformer": {"n_blocks": 1, "d_block": 16, "attention_n_heads": 2},
     "dcnv2": {"d_block": 16, "n_cross_blocks": 1, "n_deep_blocks": 1, "d_embedding": 4},
     "autoint": {"n_blocks": 1, "d_token": 8, "attention_n_heads": 2},
+    "finetune": {"head_d_block": 16},
+    "finetune_scratch": {"head_d_block": 16},
 }
 
 BUDGETS = {

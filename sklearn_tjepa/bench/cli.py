@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from sklearn_tjepa.bench.budgets import BUDGETS, get_budget
-from sklearn_tjepa.bench.models import MODELS
+from sklearn_tjepa.bench.models import DEFAULT_MODELS, MODELS
 from sklearn_tjepa.bench.pretrain import FEATURES
 
 __all__ = ["main"]
@@ -36,8 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the grid (resumable)")
     run.add_argument("--datasets", nargs="+", default=list(_DATASETS),
                      help="dataset names known to load_benchmark (default: %(default)s)")
-    run.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, metavar="MODEL",
-                     help=f"models among {', '.join(MODELS)} (default: all)")
+    run.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=MODELS,
+                     metavar="MODEL",
+                     help=f"models among {', '.join(MODELS)} (default: all but the fine-tuners)")
     run.add_argument("--features", nargs="+", default=list(FEATURES), choices=FEATURES,
                      help="raw table, T-JEPA embeddings, untrained encoder (default: all)")
     run.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])

@@ -2,7 +2,9 @@
 
 Nine baselines come from :mod:`sklearn_tjepa.baselines` with their per-dataset configuration
 (:func:`~sklearn_tjepa.baselines.load_config`, shipped with the package); ``linear`` is logistic regression (classification) or ridge regression,
-its regularisation chosen on the val split. Every model is fitted as
+its regularisation chosen on the val split. ``finetune`` and ``finetune_scratch`` are
+:class:`~sklearn_tjepa.TJEPAClassifier` / :class:`~sklearn_tjepa.TJEPARegressor`: they read the raw
+columns and fine-tune a T-JEPA encoder (see :func:`build_model`). Every model is fitted as
 ``fit(X, y, X_val=X_val, y_val=y_val)``: early stopping and model selection see val rows only.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.compose import make_column_transformer
+from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, root_mean_squared_error
@@ -18,11 +21,19 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_tjepa.baselines import DEEP_MODELS, GBDT_NAMES, load_config, make_baseline
+from sklearn_tjepa.bench.pretrain import tjepa_params
+from sklearn_tjepa.estimator import TJEPATransformer
+from sklearn_tjepa.finetune import TJEPAClassifier, TJEPARegressor
 
-__all__ = ["MODELS", "LinearBaseline", "build_model"]
+__all__ = ["DEFAULT_MODELS", "FINETUNE_MODELS", "MODELS", "LinearBaseline", "build_model"]
 
+#: T-JEPA fine-tuned end to end on the raw columns, and its from-scratch control (an untrained
+#: encoder fine-tuned the same way). ``finetune_scratch`` runs on the raw features only.
+FINETUNE_MODELS = ("finetune", "finetune_scratch")
+#: The models of a run without ``--models`` (the budgets are sized for them).
+DEFAULT_MODELS = (*DEEP_MODELS, *GBDT_NAMES, "linear")
 #: Every model name of the grid.
-MODELS = (*DEEP_MODELS, *GBDT_NAMES, "linear")
+MODELS = (*DEFAULT_MODELS, *FINETUNE_MODELS)
 # Name of the boosting-rounds parameter of each library.
 _ROUNDS = {
     "xgboost": "n_estimators",
@@ -120,7 +131,32 @@ def _config(code: str, name: str) -> tuple[dict, str]:
     return dict(config["params"]), config["source"]
 
 
-def build_model(name, *, data, features, budget, seed, token_width=None):
+def _finetuner(name, *, task, features, budget, seed, transformer):
+    """A fine-tuner: a frozen cached transformer (``features`` not raw) or its own pretraining."""
+    if name == "finetune_scratch" and features != "raw":
+        raise ValueError(
+            f"finetune_scratch runs on features='raw' only (finetune with features='untrained' is "
+            f"the same control from the cache), got features={features!r}"
+        )
+    if features == "raw":
+        control = "untrained" if name == "finetune_scratch" else "tjepa"
+        tjepa = TJEPATransformer(**tjepa_params(budget, control, seed))
+    else:
+        tjepa = FrozenEstimator(transformer)
+    max_epochs = min(budget.deep_max_epochs, budget.model_max_epochs.get(name, budget.deep_max_epochs))
+    params = {
+        "max_epochs": max_epochs,
+        "patience": budget.deep_patience,
+        "device": budget.tjepa.get("device", "auto"),
+        **budget.deep_overrides.get(name, {}),
+    }
+    estimator = TJEPAClassifier if task == "classification" else TJEPARegressor
+    model = estimator(tjepa=tjepa, random_state=seed, **params)
+    pretraining = "frozen cached transformer" if features != "raw" else tjepa.get_params()
+    return model, {"params": {**params, "tjepa": pretraining}, "config_source": "sklearn_tjepa.bench"}
+
+
+def build_model(name, *, data, features, budget, seed, token_width=None, transformer=None):
     """The estimator of one grid cell and the configuration it was built with.
 
     Parameters
@@ -134,6 +170,11 @@ def build_model(name, *, data, features, budget, seed, token_width=None):
         ``random_state`` of the model.
     token_width : int or None
         Width of a T-JEPA token (for the per-token reading of embeddings).
+    transformer : TJEPATransformer or None
+        The cached transformer of ``features`` ("tjepa" or "untrained"). The fine-tuners start
+        from it, frozen (:class:`sklearn.frozen.FrozenEstimator`), so it is not pretrained
+        again; with ``features="raw"`` they pretrain inside ``fit`` (``finetune``, the budget's
+        T-JEPA) or start from an untrained encoder (``finetune_scratch``).
 
     Returns
     -------
@@ -151,6 +192,9 @@ def build_model(name, *, data, features, budget, seed, token_width=None):
         return model, {"params": model.get_params(), "config_source": "sklearn_tjepa.bench"}
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got model={name!r}")
+    if name in FINETUNE_MODELS:
+        return _finetuner(name, task=task, features=features, budget=budget, seed=seed,
+                          transformer=transformer)
     params, source = _config(data.code, name)
     for key in _RUNNER_KEYS:
         params.pop(key, None)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from sklearn_tjepa.bench.budgets import Budget
 from sklearn_tjepa.bench.data import labelled_rows, load_data
-from sklearn_tjepa.bench.models import build_model
+from sklearn_tjepa.bench.models import FINETUNE_MODELS, build_model
 from sklearn_tjepa.bench.pretrain import load_or_pretrain, tjepa_params
 from sklearn_tjepa.bench.results import (
     environment,
@@ -76,10 +76,14 @@ class Task:
 
 
 def plan(datasets, models, features, fractions, seeds) -> list[Task]:
-    """Every cell of the grid, grouped by dataset and seed (so pretraining is reused early)."""
+    """Every cell of the grid, grouped by dataset and seed (so pretraining is reused early).
+
+    ``finetune_scratch`` gets its raw-feature cells only (it never reads a pretraining).
+    """
     return sorted(
         Task(dataset=d, seed=int(s), features=f, fraction=float(r), model=m)
         for d in datasets for s in seeds for f in features for r in fractions for m in models
+        if m != "finetune_scratch" or f == "raw"
     )
 
 
@@ -144,13 +148,16 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
     X_val, y_val = data.rows("val")
     X_test, y_test = data.rows("test")
     record = {"n_labelled": int(rows.size)}
-    pretraining_seconds, pretraining_cpu_seconds, token_width = 0.0, 0.0, None
+    pretraining_seconds, pretraining_cpu_seconds, token_width, transformer = 0.0, 0.0, None, None
     if task.features != "raw":
         params = tjepa_params(budget, task.features, task.seed)
         entry = load_or_pretrain(settings.cache_dir, data, params)
-        positions = np.searchsorted(data.splits["train"], rows)
-        X_train = entry["embeddings"]["train"][positions]
-        X_val, X_test = entry["embeddings"]["val"], entry["embeddings"]["test"]
+        if task.model in FINETUNE_MODELS:
+            transformer = entry["transformer"]  # fine-tuned from the raw columns
+        else:
+            positions = np.searchsorted(data.splits["train"], rows)
+            X_train = entry["embeddings"]["train"][positions]
+            X_val, X_test = entry["embeddings"]["val"], entry["embeddings"]["test"]
         pretraining_seconds, token_width = entry["pretraining_seconds"], entry["token_width"]
         pretraining_cpu_seconds = entry["pretraining_cpu_seconds"]
         record["pretraining"] = {
@@ -163,7 +170,7 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
         }
     model, config = build_model(
         task.model, data=data, features=task.features, budget=budget, seed=task.seed,
-        token_width=token_width,
+        token_width=token_width, transformer=transformer,
     )
     config["token_reading"] = budget.token_reading if task.features != "raw" else None
     with peak_memory() as memory:
