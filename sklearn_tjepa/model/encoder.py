@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from sklearn_tjepa.model.attention import attention
+from sklearn_tjepa.model.dropout import SparseDropout
 from sklearn_tjepa.model.tokenizer import FeatureTokenizer
 
 __all__ = ["TransformerBlock", "TransformerStack", "TabularEncoder", "ACTIVATIONS", "NORMS"]
@@ -26,7 +27,8 @@ class TransformerBlock(nn.Module):
     ffn_dim : int
         Hidden width of the feed-forward network.
     dropout : float
-        Dropout on attention weights, feed-forward hidden units and residual branches.
+        Dropout on attention weights, feed-forward hidden units and residual branches (drawn
+        sparsely on CPUs, see :mod:`sklearn_tjepa.model.dropout` and :mod:`~sklearn_tjepa.model.attention`).
     activation : str
         Feed-forward activation, a key of ``ACTIVATIONS``.
     norm : {"pre", "post"}
@@ -45,17 +47,17 @@ class TransformerBlock(nn.Module):
         self.ffn = nn.Sequential(
             nn.Linear(d_model, ffn_dim),
             ACTIVATIONS[activation](),
-            nn.Dropout(dropout),
+            SparseDropout(dropout),
             nn.Linear(ffn_dim, d_model),
         )
-        self.residual_dropout = nn.Dropout(dropout)
+        self.residual_dropout = SparseDropout(dropout)
 
     def _attention(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, width = x.shape
         q, k, v = (
             self.qkv(x).view(batch, length, 3, self.n_heads, width // self.n_heads).permute(2, 0, 3, 1, 4)
         )
-        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        attended = attention(q, k, v, dropout=self.dropout if self.training else 0.0)
         return self.out(attended.transpose(1, 2).reshape(batch, length, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

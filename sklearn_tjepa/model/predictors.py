@@ -91,9 +91,13 @@ class TransformerPredictor(nn.Module):
             [x[:, :n_cls] + self.positions[:n_cls], x[:, n_cls:] + self.positions[n_cls + context.reshape(n_views * batch, -1)]],
             dim=1,
         )
-        x = x.repeat(n_preds, 1, 1)
         mask_tokens = self.mask_token + self.positions[n_cls + _pair_views_with_targets(n_views, targets)]
-        x = self.transformer(torch.cat([x, mask_tokens], dim=1))
+        # one copy: the context of every view, broadcast over the P target sets, then their mask tokens
+        rows, width = n_views * batch, x.shape[-1]
+        x = torch.cat(
+            [x.unsqueeze(0).expand(n_preds, -1, -1, -1), mask_tokens.view(n_preds, rows, n_trgt, width)], dim=2
+        ).view(n_preds * rows, -1, width)
+        x = self.transformer(x)
         return self.project(x[:, -n_trgt:])
 
 
