@@ -58,18 +58,37 @@ def bernoulli_positions(numel: int, p: float, *, device: torch.device | str = "c
     return positions[: int(torch.searchsorted(positions, numel))]
 
 
+class _ZeroPositions(torch.autograd.Function):
+    """``x * scale`` with the given flat positions zeroed; one pass forward and one backward."""
+
+    @staticmethod
+    def forward(ctx, x, positions, scale):
+        ctx.save_for_backward(positions)
+        ctx.scale = scale
+        out = torch.mul(x, scale, out=torch.empty(x.shape, dtype=x.dtype, device=x.device))
+        out.view(-1).index_fill_(0, positions, 0.0)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (positions,) = ctx.saved_tensors
+        out = torch.mul(grad, ctx.scale, out=torch.empty(grad.shape, dtype=grad.dtype, device=grad.device))
+        out.view(-1).index_fill_(0, positions, 0.0)
+        return out, None, None
+
+
 def sparse_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     """Training-mode dropout of ``x`` with rate ``p``, drawn as positions (:func:`bernoulli_positions`).
 
     Equal in distribution to ``F.dropout(x, p, training=True)``: every element is zeroed
-    independently with probability ``p`` and the others are scaled by ``1 / (1 - p)``.
+    independently with probability ``p`` and the others are scaled by ``1 / (1 - p)``. Only the
+    positions are kept for the backward pass.
 
     Shape
     -----
     any shape, unchanged
     """
-    dropped = bernoulli_positions(x.numel(), p, device=x.device)
-    return (x * (1.0 / (1.0 - p))).view(-1).index_fill_(0, dropped, 0.0).view(x.shape)
+    return _ZeroPositions.apply(x, bernoulli_positions(x.numel(), p, device=x.device), 1.0 / (1.0 - p))
 
 
 class SparseDropout(nn.Module):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from sklearn_tjepa.model.attention import attention
 from sklearn_tjepa.model.dropout import SparseDropout
@@ -33,12 +34,19 @@ class TransformerBlock(nn.Module):
         Feed-forward activation, a key of ``ACTIVATIONS``.
     norm : {"pre", "post"}
         Layer normalisation before each sub-layer (pre) or after each residual sum (post).
+    recompute_ffn : bool, default=False
+        In training with gradients, keep only the feed-forward network's input for the backward
+        pass and recompute its hidden layer there (activation checkpointing; the dropout draws
+        are replayed). Saves two ``ffn_dim``-wide activations per token for one more forward.
     """
 
-    def __init__(self, *, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
+    def __init__(
+        self, *, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str, recompute_ffn: bool = False
+    ):
         super().__init__()
         self.n_heads = n_heads
         self.dropout = dropout
+        self.recompute_ffn = recompute_ffn
         self.pre_norm = norm == "pre"
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.out = nn.Linear(d_model, d_model)
@@ -60,6 +68,11 @@ class TransformerBlock(nn.Module):
         attended = attention(q, k, v, dropout=self.dropout if self.training else 0.0)
         return self.out(attended.transpose(1, 2).reshape(batch, length, width))
 
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.recompute_ffn and self.training and torch.is_grad_enabled():
+            return checkpoint(self.ffn, x, use_reentrant=False)
+        return self.ffn(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the block.
 
@@ -69,9 +82,9 @@ class TransformerBlock(nn.Module):
         """
         if self.pre_norm:
             x = x + self.residual_dropout(self._attention(self.norm_attention(x)))
-            return x + self.residual_dropout(self.ffn(self.norm_ffn(x)))
+            return x + self.residual_dropout(self._feed_forward(self.norm_ffn(x)))
         x = self.norm_attention(x + self.residual_dropout(self._attention(x)))
-        return self.norm_ffn(x + self.residual_dropout(self.ffn(x)))
+        return self.norm_ffn(x + self.residual_dropout(self._feed_forward(x)))
 
 
 class TransformerStack(nn.Module):
