@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sklearn_tjepa.model import ModelSpec, build_student
 from sklearn_tjepa.model.attention import attention
 from sklearn_tjepa.model.dropout import SPARSE_DROPOUT_MAX_RATE, SparseDropout, bernoulli_positions, sparse_dropout
-from sklearn_tjepa.model.encoder import TransformerBlock
+from sklearn_tjepa.model.encoder import TransformerBlock, TransformerStack
 from sklearn_tjepa.model.jepa import target_tokens
 
 FP32 = dict(atol=1e-5, rtol=1e-5)
@@ -330,14 +330,14 @@ def test_student_with_dropout_is_deterministic_from_the_seed():
     assert not torch.equal(student(x_num, x_cat, context, targets).square().mean(), results[0][0])
 
 
-def test_recomputed_feed_forward_gives_the_same_loss_and_gradients():
+def test_recomputed_blocks_give_the_same_loss_and_gradients():
     # activation checkpointing replays the dropout draws: identical results with and without it
     student, target, x_num, x_cat, context, targets = _student_and_data(dropout=0.05)
     results = []
     for recompute in (False, True):
         for module in student.modules():
-            if isinstance(module, TransformerBlock):
-                module.recompute_ffn = recompute
+            if isinstance(module, TransformerStack):
+                module.recompute = recompute
         student.zero_grad()
         torch.manual_seed(42)
         loss = student(x_num, x_cat, context, targets).square().mean()

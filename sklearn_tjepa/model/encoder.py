@@ -34,19 +34,12 @@ class TransformerBlock(nn.Module):
         Feed-forward activation, a key of ``ACTIVATIONS``.
     norm : {"pre", "post"}
         Layer normalisation before each sub-layer (pre) or after each residual sum (post).
-    recompute_ffn : bool, default=False
-        In training with gradients, keep only the feed-forward network's input for the backward
-        pass and recompute its hidden layer there (activation checkpointing; the dropout draws
-        are replayed). Saves two ``ffn_dim``-wide activations per token for one more forward.
     """
 
-    def __init__(
-        self, *, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str, recompute_ffn: bool = False
-    ):
+    def __init__(self, *, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
         super().__init__()
         self.n_heads = n_heads
         self.dropout = dropout
-        self.recompute_ffn = recompute_ffn
         self.pre_norm = norm == "pre"
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.out = nn.Linear(d_model, d_model)
@@ -68,11 +61,6 @@ class TransformerBlock(nn.Module):
         attended = attention(q, k, v, dropout=self.dropout if self.training else 0.0)
         return self.out(attended.transpose(1, 2).reshape(batch, length, width))
 
-    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.recompute_ffn and self.training and torch.is_grad_enabled():
-            return checkpoint(self.ffn, x, use_reentrant=False)
-        return self.ffn(x)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the block.
 
@@ -82,19 +70,30 @@ class TransformerBlock(nn.Module):
         """
         if self.pre_norm:
             x = x + self.residual_dropout(self._attention(self.norm_attention(x)))
-            return x + self.residual_dropout(self._feed_forward(self.norm_ffn(x)))
+            return x + self.residual_dropout(self.ffn(self.norm_ffn(x)))
         x = self.norm_attention(x + self.residual_dropout(self._attention(x)))
-        return self.norm_ffn(x + self.residual_dropout(self._feed_forward(x)))
+        return self.norm_ffn(x + self.residual_dropout(self.ffn(x)))
 
 
 class TransformerStack(nn.Module):
     """``n_layers`` transformer blocks followed by a final LayerNorm.
 
-    Parameters are those of :class:`TransformerBlock` plus ``n_layers``.
+    Parameters are those of :class:`TransformerBlock` plus ``n_layers`` and ``recompute``.
+
+    Parameters
+    ----------
+    recompute : bool, default=False
+        In training with gradients, keep only each block's input for the backward pass and
+        recompute the block there (activation checkpointing; dropout draws are replayed, so
+        results are unchanged). Memory then no longer grows with the activations of every
+        layer, for about one more forward pass of time.
     """
 
-    def __init__(self, *, n_layers: int, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
+    def __init__(
+        self, *, n_layers: int, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str, recompute: bool = False
+    ):
         super().__init__()
+        self.recompute = recompute
         self.blocks = nn.ModuleList(
             TransformerBlock(
                 d_model=d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm
@@ -110,8 +109,9 @@ class TransformerStack(nn.Module):
         -----
         ``(B, L, d_model) -> (B, L, d_model)``
         """
+        recompute = self.recompute and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            x = block(x)
+            x = checkpoint(block, x, use_reentrant=False) if recompute else block(x)
         return self.norm(x)
 
 
@@ -124,14 +124,19 @@ class TabularEncoder(nn.Module):
         Turns ``(x_num, x_cat)`` into ``n_cls_tokens + D`` tokens.
     n_layers, n_heads, ffn_dim, dropout, activation, norm
         See :class:`TransformerBlock`.
+    recompute : bool, default=False
+        Activation checkpointing, see :class:`TransformerStack`.
     """
 
-    def __init__(self, *, tokenizer: FeatureTokenizer, n_layers: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
+    def __init__(
+        self, *, tokenizer: FeatureTokenizer, n_layers: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str, recompute: bool = False
+    ):
         super().__init__()
         self.tokenizer = tokenizer
         d_model = tokenizer.cls.shape[1]
         self.transformer = TransformerStack(
-            n_layers=n_layers, d_model=d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm
+            n_layers=n_layers, d_model=d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm,
+            recompute=recompute,
         )
 
     @property
