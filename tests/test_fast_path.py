@@ -15,7 +15,7 @@ from sklearn_tjepa.model import ModelSpec, build_student
 from sklearn_tjepa.model.attention import attention
 from sklearn_tjepa.model.dropout import SPARSE_DROPOUT_MAX_RATE, SparseDropout, bernoulli_positions, sparse_dropout
 from sklearn_tjepa.model.encoder import TransformerBlock, TransformerStack
-from sklearn_tjepa.model.jepa import target_tokens
+from sklearn_tjepa.model.objective import target_tokens
 
 FP32 = dict(atol=1e-5, rtol=1e-5)
 BF16 = dict(atol=2e-2, rtol=2e-2)
