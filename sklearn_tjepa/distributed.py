@@ -225,7 +225,8 @@ def _worker(spec, config, options, x_num, x_cat, valid, device_type) -> TrainRes
     """Entry point of a launched worker (module level, so that spawn can import it)."""
     local_rank, local_world_size = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
     rank = int(os.environ["RANK"])
-    torch.set_num_threads(max(1, _cpu_count() // local_world_size))
+    if "OMP_NUM_THREADS" not in os.environ:  # several nodes on one machine set it to share the cores
+        torch.set_num_threads(max(1, _cpu_count() // local_world_size))
     if options.verbose >= 2 and not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(f"%(asctime)s [rank {rank}] %(levelname)s: %(message)s"))

@@ -90,6 +90,13 @@ def save_checkpoint(directory: str | os.PathLike, state: dict) -> Path:
     return path
 
 
+def _reason(error: Exception) -> str:
+    """One line on why ``torch.load`` failed (its weights-only message spans many lines)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    detail = next((line for line in lines if line.startswith("WeightsUnpickler error")), lines[0] if lines else "")
+    return f"{type(error).__name__}: {detail}"
+
+
 def load_checkpoint(directory: str | os.PathLike) -> dict | None:
     """Load and check the checkpoint in ``directory`` onto the CPU; None when there is none.
 
@@ -113,7 +120,7 @@ def load_checkpoint(directory: str | os.PathLike) -> dict | None:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise ValueError(
-            f"The checkpoint file {str(path)!r} cannot be read ({type(error).__name__}: {error}); it is "
+            f"The checkpoint file {str(path)!r} cannot be read ({_reason(error)}); it is "
             f"truncated, corrupted, not a torch file, or holds objects that weights_only=True refuses to "
             f"unpickle: {remedy}"
         ) from error
