@@ -193,7 +193,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     checkpoint_every : int, default=1
         Epochs between checkpoints.
     resume : bool, default=False
-        Continue from the checkpoint in ``checkpoint_dir`` when there is one.
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one (needs
+        ``checkpoint_dir``). The resumed fit ends as the uninterrupted one would, also under
+        ``backend="torchrun"`` (each rank restores its own random states); with
+        ``random_state=None`` the checkpointed run's seed is reused, and a run that stopped
+        early resumes finished. A checkpoint of other settings, data shape or world size, or
+        one that is damaged, is refused with a ``ValueError`` naming the file and the cause.
     callbacks : list of Callback or None, default=None
         Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator:
         ``on_train_begin(est)``, ``on_epoch_end(est, record)`` (a truthy return stops training)
@@ -238,7 +243,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     Notes
     -----
     A fitted transformer pickles with its weights as CPU tensors, so one fitted on a GPU loads
-    on a CPU-only machine. Load pickles and joblib files only from sources you trust.
+    on a CPU-only machine, where ``transform`` embeds on the CPU (with a warning while
+    ``device`` says CUDA). A pickle records the scikit-learn and sklearn_tjepa versions that
+    wrote it, and loading it under other versions warns. Unpickling runs code: load pickles and
+    joblib files only from sources you trust (checkpoints load with ``weights_only=True`` and
+    run none). ``fit`` is all or nothing: one that raises leaves the previous fit in place.
     With ``backend="torchrun"`` in a script, call ``fit`` under ``if __name__ == "__main__":``
     (workers are spawned).
 
