@@ -320,8 +320,9 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
     ordered, ``n_heads`` dividing ``d_model``, ``predictor_n_heads`` dividing
     ``predictor_d_model`` and at least one predictor block for the transformer predictor, an
     ordered EMA range, a ``checkpoint_dir`` for ``resume``, a known device and callbacks that
-    derive from :class:`~sklearn_tjepa.callbacks.Callback` (with ``backend="local"``). Whether the mask shares fit the table's ``D``
-    features is checked by :class:`~sklearn_tjepa.model.MaskSampler` at fit time.
+    derive from :class:`~sklearn_tjepa.callbacks.Callback` (with ``backend="local"``). Whether
+    the mask shares fit the table's ``D`` features is checked by
+    :class:`~sklearn_tjepa.model.MaskSampler` at fit time.
 
     Parameters
     ----------

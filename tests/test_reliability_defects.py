@@ -1,8 +1,9 @@
 """One test per defect found by the reliability review of TJEPATransformer, each failing before
 its fix: loading a CUDA-fitted model without CUDA, resuming with ``random_state=None``, resuming
 an early-stopped run, shards too small for their rank, ``transform`` mutating the fitted encoder,
-the version records of a pickle, ``predictor_n_layers=0``, a failed refit, callbacks with
-``backend="torchrun"``, and ``LinearProbe``'s state. Run with ``pytest -m reliability``."""
+the version records of a pickle, a failed refit, callbacks with ``backend="torchrun"``, and
+``LinearProbe``'s state (``y`` of the wrong length and ``predictor_n_layers=0`` are in the
+bad-input battery, ``test_reliability_inputs.py``). Run with ``pytest -m reliability``."""
 
 import pickle
 import threading
@@ -236,12 +237,6 @@ def test_pickle_of_this_version_loads_silently(X):
         pickle.loads(pickle.dumps(est))
 
 
-def test_transformer_predictor_without_layers_is_refused_but_mlp_ignores_it(X):
-    with pytest.raises(ValueError, match="predictor_n_layers must be a positive int.*predictor='transformer'"):
-        make(predictor_n_layers=0).fit(X)
-    make(predictor="mlp", predictor_n_layers=0, max_epochs=1).fit(X)
-
-
 def _fitted_state(est) -> dict:
     return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
 
@@ -290,9 +285,3 @@ def test_linear_probe_keeps_no_fitted_state_on_itself(X):
     est = make(callbacks=[probe]).fit(X)
     assert vars(probe).keys() == before.keys() and all(vars(probe)[k] is before[k] for k in before)
     assert "probe_score" in est.history_[0]
-
-
-def test_fit_refuses_y_of_another_length(X):
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        make().fit(X, np.zeros(len(X) - 1))
-    make(max_epochs=0).fit(X, np.zeros(len(X)))  # a y of the right length is ignored

@@ -178,6 +178,11 @@ def test_fit_refuses_y_of_the_wrong_length(no_training):
         make().fit(np.zeros((24, 2)), np.zeros(5))
 
 
+def test_fit_ignores_y_of_the_right_length():
+    est = make().fit(np.random.default_rng(0).normal(size=(24, 2)), np.zeros(24))
+    assert_embeddings(est.transform(np.zeros((3, 2))), 3)
+
+
 def test_fit_refuses_an_eval_set_with_other_columns(no_training):
     with pytest.raises(ValueError, match="3 features.*2 features"):
         make().fit(np.zeros((24, 2)), eval_set=np.zeros((8, 3)))
@@ -360,15 +365,22 @@ def test_set_params_refuses_an_unknown_parameter():
 
 
 def test_predictor_without_layers_is_refused(no_training):
-    with pytest.raises(ValueError, match="predictor_n_layers"):
+    with pytest.raises(ValueError, match="predictor_n_layers must be a positive int.*predictor='transformer'"):
         make(predictor_n_layers=0).fit(np.zeros((24, 3)))
+
+
+def test_mlp_predictor_ignores_predictor_n_layers():
+    X = np.random.default_rng(0).normal(size=(24, 3))
+    assert_embeddings(make(predictor="mlp", predictor_n_layers=0).fit_transform(X), 24)
 
 
 @pytest.mark.parametrize(
     "params,match",
     [
         pytest.param(dict(output="max"), "output must be one of", id="output"),
-        pytest.param(dict(transform_batch_size=0), "transform_batch_size must be a positive int", id="transform_batch_size"),
+        pytest.param(
+            dict(transform_batch_size=0), "transform_batch_size must be a positive int", id="transform_batch_size"
+        ),
         pytest.param(dict(device="tpu"), "device must be", id="device"),
         pytest.param(dict(precision="16"), "precision must be one of", id="precision"),
     ],

@@ -125,7 +125,9 @@ def load_checkpoint(directory: str | os.PathLike) -> dict | None:
             f"unpickle: {remedy}"
         ) from error
     if not isinstance(payload, dict) or any(key not in payload for key in _META):
-        raise ValueError(f"The file {str(path)!r} is not a sklearn_tjepa checkpoint (it lacks a format and digest): {remedy}")
+        raise ValueError(
+            f"The file {str(path)!r} is not a sklearn_tjepa checkpoint (it lacks a format and digest): {remedy}"
+        )
     if payload["format"] != CHECKPOINT_FORMAT:
         raise ValueError(
             f"The checkpoint file {str(path)!r} has format {payload['format']!r}, this version of sklearn_tjepa "
