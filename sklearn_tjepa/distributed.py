@@ -140,8 +140,8 @@ def train_distributed(
     Raises
     ------
     ValueError
-        ``n_nodes > 1`` without ``rdzv_endpoint``, more CUDA workers than GPUs, or (in every
-        rank) ranks whose data or model layout differ.
+        Fewer than 2 rows per rank, ``n_nodes > 1`` without ``rdzv_endpoint``, more CUDA
+        workers than GPUs, or (in every rank) ranks whose data or model layout differ.
     RuntimeError
         When a worker fails (the message carries the worker's exception, the launcher's
         ``ChildFailedError`` with its traceback is chained) or the rendezvous breaks.
@@ -149,6 +149,14 @@ def train_distributed(
     if not dist.is_available():
         raise RuntimeError("backend='torchrun' needs a PyTorch build with torch.distributed")
     info = launcher_environment()
+    world_size = info.world_size if info is not None else n_procs * n_nodes
+    shard = x_num.shape[0] // world_size
+    if shard < 2:
+        raise ValueError(
+            f"backend='torchrun' splits the {x_num.shape[0]} training rows over {world_size} ranks, {shard} "
+            f"row(s) each, and every rank needs at least 2: give at least {2 * world_size} rows or fewer "
+            "ranks (n_procs * n_nodes)"
+        )
     if info is not None:
         return _train_in_place(spec, config, options, x_num, x_cat, valid, device, info)
     if n_nodes > 1 and not rdzv_endpoint:
@@ -217,7 +225,8 @@ def _worker(spec, config, options, x_num, x_cat, valid, device_type) -> TrainRes
     """Entry point of a launched worker (module level, so that spawn can import it)."""
     local_rank, local_world_size = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
     rank = int(os.environ["RANK"])
-    torch.set_num_threads(max(1, _cpu_count() // local_world_size))
+    if "OMP_NUM_THREADS" not in os.environ:  # several nodes on one machine set it to share the cores
+        torch.set_num_threads(max(1, _cpu_count() // local_world_size))
     if options.verbose >= 2 and not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(f"%(asctime)s [rank {rank}] %(levelname)s: %(message)s"))

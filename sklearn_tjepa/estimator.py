@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
 import logging
+import warnings
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.exceptions import InconsistentVersionWarning
+from sklearn.utils import check_consistent_length, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
@@ -14,10 +19,11 @@ from sklearn_tjepa.inference import embed
 from sklearn_tjepa.model.jepa import ModelSpec, encoder_state, load_encoder
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
+from sklearn_tjepa.training.checkpoints import load_checkpoint
 from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
 from sklearn_tjepa.training.rng import RandomStreams
-from sklearn_tjepa.validation import resolve_device, validate_tjepa_parameters
+from sklearn_tjepa.validation import resolve_device, validate_tjepa_parameters, validate_transform_parameters
 
 __all__ = ["TJEPATransformer"]
 
@@ -41,6 +47,27 @@ def _piecewise_linear_bins(x_num: np.ndarray, n_bins: int) -> tuple[tuple[float,
             points = np.array([points[0] - 0.5, points[0] + 0.5])
         edges.append(tuple(float(p) for p in points))
     return tuple(edges)
+
+
+def _encoder_on(encoder: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """A module of its own, in eval mode, holding ``encoder``'s weights on ``device``.
+
+    On the encoder's own device the weights are shared, not copied; on another device they are
+    copied there once (never through an extra host copy). Either way ``encoder`` itself is not
+    moved nor switched to another mode, so concurrent ``transform`` calls cannot disturb each
+    other or the fitted state.
+    """
+    memo = {}
+    for tensor in itertools.chain(encoder.parameters(), encoder.buffers()):
+        moved = tensor.detach().to(device)
+        if isinstance(tensor, torch.nn.Parameter):
+            moved = torch.nn.Parameter(moved, requires_grad=False)
+        memo[id(tensor)] = moved
+    return copy.deepcopy(encoder, memo).eval()
+
+
+def _is_fitted_attribute(name: str) -> bool:
+    return name.endswith("_") and not name.startswith("__")
 
 
 class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -167,7 +194,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     checkpoint_every : int, default=1
         Epochs between checkpoints.
     resume : bool, default=False
-        Continue from the checkpoint in ``checkpoint_dir`` when there is one.
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one (needs
+        ``checkpoint_dir``). The resumed fit ends as the uninterrupted one would, also under
+        ``backend="torchrun"`` (each rank restores its own random states); with
+        ``random_state=None`` the checkpointed run's seed is reused, and a run that stopped
+        early resumes finished. A checkpoint of other settings, data shape or world size, or
+        one that is damaged, is refused with a ``ValueError`` naming the file and the cause.
     callbacks : list of Callback or None, default=None
         Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator:
         ``on_train_begin(est)``, ``on_epoch_end(est, record)`` (a truthy return stops training)
@@ -212,7 +244,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     Notes
     -----
     A fitted transformer pickles with its weights as CPU tensors, so one fitted on a GPU loads
-    on a CPU-only machine. Load pickles and joblib files only from sources you trust.
+    on a CPU-only machine, where ``transform`` embeds on the CPU (with a warning while
+    ``device`` says CUDA). A pickle records the scikit-learn and sklearn_tjepa versions that
+    wrote it, and loading it under other versions warns. Unpickling runs code: load pickles and
+    joblib files only from sources you trust (checkpoints load with ``weights_only=True`` and
+    run none). ``fit`` is all or nothing: one that raises leaves the previous fit in place.
     With ``backend="torchrun"`` in a script, call ``fit`` under ``if __name__ == "__main__":``
     (workers are spawned).
 
@@ -401,13 +437,16 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def fit(self, X, y=None, *, eval_set=None):
         """Pretrain the encoder with T-JEPA on ``X``.
 
+        All or nothing: a ``fit`` that raises (bad input, a crash or an interruption during
+        training) leaves the estimator exactly as it was before the call.
+
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             Training rows; numerical, categorical (category, object, string, bool) columns and
             NaN anywhere.
-        y : None
-            Ignored; present for Pipeline compatibility.
+        y : array-like of shape (n_samples,) or None
+            Ignored (present for Pipeline compatibility); its length must match ``X``.
         eval_set : array-like or DataFrame of shape (n_valid, n_features), default=None
             Rows whose JEPA loss is recorded each epoch and picks the best epoch's encoder; with
             ``early_stopping=True`` it also stops training (instead of a held-out share).
@@ -417,57 +456,75 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self : TJEPATransformer
             The fitted transformer.
         """
+        previous = {name: value for name, value in vars(self).items() if _is_fitted_attribute(name)}
+        for name in previous:  # a new fit starts from nothing (callbacks see only its state)
+            delattr(self, name)
+        try:
+            self._fit(X, y, eval_set)
+        except BaseException:
+            for name in [name for name in vars(self) if _is_fitted_attribute(name)]:
+                delattr(self, name)
+            vars(self).update(previous)
+            raise
+        return self
+
+    def _seed(self) -> int:
+        """The run's integer seed: drawn from ``random_state``, or, when resuming with
+        ``random_state=None``, the seed of the checkpointed run."""
+        if self.random_state is None and self.resume:
+            state = load_checkpoint(self.checkpoint_dir)
+            if state is not None and "seed" in state:
+                return int(state["seed"])
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _fit(self, X, y, eval_set) -> None:
         params = self.get_params(deep=False)
         validate_tjepa_parameters(params)
         table = self._encode(X, reset=True)
+        if y is not None:
+            check_consistent_length(X, y)
         if len(table) < 2:
             raise ValueError(f"T-JEPA needs at least 2 rows to train, got n_samples={len(table)}")
         sampler = MaskSampler.from_config(self.n_features_in_, self)
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._seed()
         train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
         self.model_spec_ = self._model_spec(params, train_table, sampler)
         config = from_params(TrainConfig, params, seed=seed, patience=self.patience if self.early_stopping else None)
         options = from_params(RunOptions, params)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
         callbacks = list(self.callbacks or ())
-        self.__dict__.pop("encoder_", None)  # a previous fit's encoder does not match the new preprocessing
         for callback in callbacks:
             callback.on_train_begin(self)
-        try:
-            if self.backend == "torchrun":
-                from sklearn_tjepa.distributed import train_distributed
+        if self.backend == "torchrun":
+            from sklearn_tjepa.distributed import train_distributed
 
-                result = train_distributed(
-                    self.model_spec_,
-                    config,
-                    options,
-                    train_table.x_num,
-                    train_table.x_cat,
-                    valid=valid,
-                    device=device,
-                    n_procs=self.n_procs,
-                    n_nodes=self.n_nodes,
-                    rdzv_endpoint=self.rdzv_endpoint,
-                )
-            else:
-                result = train_tjepa(
-                    self.model_spec_,
-                    config,
-                    options,
-                    train_table.x_num,
-                    train_table.x_cat,
-                    device=device,
-                    valid=valid,
-                    on_epoch_end=self._epoch_end_hook(callbacks) if callbacks else None,
-                )
-        except BaseException:
-            self.__dict__.pop("encoder_", None)  # not the half-trained encoder a callback saw
-            raise
+            result = train_distributed(
+                self.model_spec_,
+                config,
+                options,
+                train_table.x_num,
+                train_table.x_cat,
+                valid=valid,
+                device=device,
+                n_procs=self.n_procs,
+                n_nodes=self.n_nodes,
+                rdzv_endpoint=self.rdzv_endpoint,
+            )
+        else:
+            result = train_tjepa(
+                self.model_spec_,
+                config,
+                options,
+                train_table.x_num,
+                train_table.x_cat,
+                device=device,
+                valid=valid,
+                on_epoch_end=self._epoch_end_hook(callbacks) if callbacks else None,
+            )
         self._set_fitted_state(result)
         for callback in callbacks:
             callback.on_train_end(self)
-        return self
 
     def _epoch_end_hook(self, callbacks):
         """The loop's per-epoch hook: expose the target encoder as ``encoder_``, run callbacks."""
@@ -501,16 +558,23 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         ndarray of float64 of shape (n_samples, n_features_out)
             ``(n_cls_tokens + D) * d_model`` columns for ``output="flatten"`` (``D``
             features), ``d_model`` otherwise.
+
+        Notes
+        -----
+        ``transform`` leaves the fitted state untouched (it embeds with a module of its own), so
+        several threads may call it at once. With ``device="cuda"`` on a machine without CUDA
+        (a model fitted on a GPU and loaded elsewhere) it embeds on the CPU with a warning.
         """
         check_is_fitted(self, "encoder_")
+        device = validate_transform_parameters(self.get_params(deep=False))
         table = self._encode(X, reset=False)
         embeddings = embed(
-            self.encoder_,
+            _encoder_on(self.encoder_, device),
             table.x_num,
             table.x_cat,
             output=self.output,
             batch_size=self.transform_batch_size,
-            device=resolve_device(self.device),
+            device=device,
             precision=self.precision,
         )
         return embeddings.astype(np.float64)
@@ -523,13 +587,49 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return spec.d_model
 
     def __getstate__(self):
-        state = self.__dict__.copy()
+        import sklearn
+
+        import sklearn_tjepa
+
+        state = dict(super().__getstate__())
         encoder = state.pop("encoder_", None)
         if encoder is not None:
             state["encoder_state_"] = encoder_state(encoder)
+        state["_sklearn_version"] = sklearn.__version__
+        state["_sklearn_tjepa_version"] = sklearn_tjepa.__version__
         return state
 
     def __setstate__(self, state):
+        import sklearn
+
+        import sklearn_tjepa
+
+        state = dict(state)
+        name = type(self).__name__
+        sklearn_version = state.pop("_sklearn_version", None)
+        if sklearn_version is not None and sklearn_version != sklearn.__version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=name,
+                    current_sklearn_version=sklearn.__version__,
+                    original_sklearn_version=sklearn_version,
+                )
+            )
+        tjepa_version = state.pop("_sklearn_tjepa_version", None)
+        if tjepa_version != sklearn_tjepa.__version__:
+            written_by = (
+                f"sklearn_tjepa {tjepa_version}"
+                if tjepa_version is not None
+                else "a version of sklearn_tjepa that did not record its version"
+            )
+            warnings.warn(
+                f"Unpickling a {name} written by {written_by} with sklearn_tjepa {sklearn_tjepa.__version__}: "
+                "its embeddings may differ (before categories were matched by value, categorical columns "
+                "carried by another dtype at transform time were encoded as unknown); refit it with this "
+                "version to be sure.",
+                UserWarning,
+                stacklevel=2,
+            )
         weights = state.pop("encoder_state_", None)
         self.__dict__.update(state)
         if weights is not None:

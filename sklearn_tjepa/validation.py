@@ -11,6 +11,7 @@ range, with a message that names the parameter, the value received and what was 
 from __future__ import annotations
 
 import math
+import warnings
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -37,11 +38,13 @@ __all__ = [
     "check_fraction",
     "check_multiplier",
     "resolve_device",
+    "resolve_inference_device",
     "is_dataframe",
     "validate_table",
     "validate_target",
     "check_validation_pair",
     "validate_tjepa_parameters",
+    "validate_transform_parameters",
     "PRECISIONS",
     "BACKENDS",
     "DATA_PLACEMENTS",
@@ -104,12 +107,8 @@ def check_fraction(name: str, value, *, allow_none: bool = False) -> None:
         raise ValueError(message)
 
 
-def resolve_device(device) -> torch.device:
-    """Map ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"`` to a torch device.
-
-    ``"auto"`` picks CUDA when it is available. Raises ``ValueError`` for anything else, and for
-    a CUDA device on a machine without CUDA.
-    """
+def _parse_device(device) -> torch.device:
+    """``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"`` as a torch device."""
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     message = f"device must be 'auto', 'cpu', 'cuda' or 'cuda:<index>', got device={device!r}"
@@ -121,8 +120,37 @@ def resolve_device(device) -> torch.device:
         raise ValueError(message) from exc
     if parsed.type not in ("cpu", "cuda"):
         raise ValueError(message)
+    return parsed
+
+
+def resolve_device(device) -> torch.device:
+    """Map ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"`` to a torch device.
+
+    ``"auto"`` picks CUDA when it is available. Raises ``ValueError`` for anything else, and for
+    a CUDA device on a machine without CUDA.
+    """
+    parsed = _parse_device(device)
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'")
+    return parsed
+
+
+def resolve_inference_device(device) -> torch.device:
+    """Like :func:`resolve_device`, but a CUDA device on a machine without CUDA gives the CPU.
+
+    For embedding with a fitted model: one fitted with ``device="cuda"`` and loaded on a CPU-only
+    machine embeds on the CPU, with a ``UserWarning``, instead of failing. A value that is not a
+    device still raises ``ValueError``.
+    """
+    parsed = _parse_device(device)
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        warnings.warn(
+            f"device={device!r} but CUDA is not available on this machine: embedding on the CPU instead "
+            "(set device='cpu' or 'auto' to silence this warning)",
+            UserWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
     return parsed
 
 
@@ -309,9 +337,11 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
 
     Checks each value's type and range, then the relations that need no data: share ranges
     ordered, ``n_heads`` dividing ``d_model``, ``predictor_n_heads`` dividing
-    ``predictor_d_model``, an ordered EMA range, a known device and callbacks that derive from
-    :class:`~sklearn_tjepa.callbacks.Callback`. Whether the mask shares fit the table's ``D``
-    features is checked by :class:`~sklearn_tjepa.model.MaskSampler` at fit time.
+    ``predictor_d_model`` and at least one predictor block for the transformer predictor, an
+    ordered EMA range, a ``checkpoint_dir`` for ``resume``, a known device and callbacks that
+    derive from :class:`~sklearn_tjepa.callbacks.Callback` (with ``backend="local"``). Whether
+    the mask shares fit the table's ``D`` features is checked by
+    :class:`~sklearn_tjepa.model.MaskSampler` at fit time.
 
     Parameters
     ----------
@@ -327,6 +357,13 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
     _check_divides(params, "n_heads", "d_model")
     if params["predictor"] == "transformer":
         _check_divides(params, "predictor_n_heads", "predictor_d_model")
+        if params["predictor_n_layers"] == 0:  # its mask tokens would never attend to the context
+            raise ValueError(
+                "predictor_n_layers must be a positive int with predictor='transformer' (without a block "
+                "the mask tokens never see the context), got predictor_n_layers=0"
+            )
+    if params["resume"] and params["checkpoint_dir"] is None:
+        raise ValueError("resume=True needs a checkpoint_dir to resume from, got checkpoint_dir=None")
     _check_ordered(params, "ema_start", "ema_end")
     if params["grad_clip"] is not None:
         check_real("grad_clip", params["grad_clip"], positive=True)
@@ -346,3 +383,29 @@ def _check_callbacks(callbacks, backend: str) -> None:
             raise TypeError(
                 f"callbacks must be instances of sklearn_tjepa.callbacks.Callback, got {callback!r}"
             )
+
+
+#: The parameters that ``transform`` uses, checked again there (``set_params`` after ``fit``).
+_TRANSFORM_PARAMETERS = ("output", "transform_batch_size", "precision")
+
+
+def validate_transform_parameters(params: dict[str, Any]) -> torch.device:
+    """Check the parameters ``transform`` uses and return the device to embed on.
+
+    ``output``, ``transform_batch_size`` and ``precision`` are checked as in ``fit`` (they may
+    have been changed by ``set_params`` since); ``device`` is resolved by
+    :func:`resolve_inference_device`, so a CUDA device on a machine without CUDA gives the CPU
+    with a warning.
+
+    Parameters
+    ----------
+    params : dict
+        ``estimator.get_params(deep=False)``.
+
+    Returns
+    -------
+    torch.device
+    """
+    for name in _TRANSFORM_PARAMETERS:
+        _TJEPA_RULES[name](name, params[name])
+    return resolve_inference_device(params["device"])

@@ -272,9 +272,9 @@ def test_resume_of_finished_run_does_not_train(tmp_path, recorded_steps, X_numer
 
 def test_resume_with_other_settings_raises_naming_them(tmp_path, X_numeric, make):
     make(checkpoint_dir=tmp_path, max_epochs=1).fit(X_numeric)
-    with pytest.raises(ValueError, match=r"checkpoint_dir.*lr: 0\.001 -> 0\.005"):
+    with pytest.raises(ValueError, match=r"tjepa-last\.pt.*lr: 0\.001 -> 0\.005"):
         make(checkpoint_dir=tmp_path, max_epochs=2, resume=True, lr=5e-3).fit(X_numeric)
-    with pytest.raises(ValueError, match=r"checkpoint_dir.*data_shapes"):
+    with pytest.raises(ValueError, match=r"tjepa-last\.pt.*data_shapes \(the shape of the encoded training data"):
         make(checkpoint_dir=tmp_path, max_epochs=2, resume=True).fit(X_numeric[:, :4])
 
 

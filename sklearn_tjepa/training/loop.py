@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,7 +17,13 @@ from sklearn_tjepa.model.encoder import TabularEncoder
 from sklearn_tjepa.model.jepa import ModelSpec, build_student, ema_update, encoder_state, make_target_encoder
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.model.objective import jepa_loss
-from sklearn_tjepa.training.checkpoints import fingerprint_differences, load_checkpoint, run_fingerprint, save_checkpoint
+from sklearn_tjepa.training.checkpoints import (
+    CHECKPOINT_NAME,
+    fingerprint_differences,
+    load_checkpoint,
+    run_fingerprint,
+    save_checkpoint,
+)
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
 from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
 from sklearn_tjepa.training.optim import make_optimizer
@@ -118,41 +125,85 @@ class _Run:
         self.best_state: dict | None = None
         self.bad_epochs = 0
 
-    def state(self) -> dict:
+    def _rank_state(self) -> dict:
+        """The random states that differ between ranks: mask positions, CPU and CUDA generators."""
+        state = {
+            "device_type": self.device.type,
+            "index_generator": self.mask_generators[1].get_state(),
+            "rng": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def state(self, ranks: list[dict], finished: bool) -> dict:
+        """Everything a resumed run needs, with ``ranks`` the per-rank random states in rank order."""
         return {
             "fingerprint": self.fingerprint,
+            "seed": self.config.seed,
             "epoch": len(self.history),
+            "finished": finished,
             "student": self.raw_student.state_dict(),
             "target": self.target_encoder.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "history": self.history,
             "order_generator": self.order_generator.get_state(),
             "size_generator": self.mask_generators[0].get_state(),
-            "index_generator": self.mask_generators[1].get_state(),
-            "rng": torch.get_rng_state(),
+            "ranks": ranks,
             "best_loss": self.best_loss,
             "best_epoch": -1 if self.best_epoch is None else self.best_epoch,
             "best_state": self.best_state if self.best_state is not None else {},
             "bad_epochs": self.bad_epochs,
         }
 
+    def save(self, directory, *, finished: bool) -> None:
+        """Checkpoint the run: every rank sends its random states to rank 0, which writes one file.
+
+        ``finished`` marks a run stopped early (by the validation loss or a callback): resuming
+        it trains no further.
+        """
+        ranks = [self._rank_state()]
+        if self.world_size > 1:
+            ranks = [None] * self.world_size if self.rank == 0 else None
+            torch.distributed.gather_object(self._rank_state(), ranks, dst=0)
+        if self.rank == 0:
+            save_checkpoint(directory, self.state(ranks, finished))
+
     def restore(self, state: dict, directory) -> None:
+        """Continue from ``state`` (see :meth:`state`), refusing one of another run with its reason."""
+        path = repr(str(Path(directory) / CHECKPOINT_NAME))
+        missing = sorted(set(self.state([], False)) - set(state))
+        if missing:
+            raise ValueError(
+                f"The checkpoint file {path} is not a T-JEPA training checkpoint (it lacks "
+                f"{', '.join(missing)}): use another checkpoint_dir or resume=False."
+            )
         if state["fingerprint"] != self.fingerprint:
             differences = fingerprint_differences(state["fingerprint"], self.fingerprint)
             raise ValueError(
-                f"The checkpoint in checkpoint_dir={str(directory)!r} was written by a run with other "
-                f"settings or data layout ({'; '.join(differences)}); use another checkpoint_dir or "
-                "resume=False."
+                f"The checkpoint file {path} was written by another run; it differs in "
+                f"{'; '.join(differences)}. Fit with the checkpointed run's settings and data, use another "
+                "checkpoint_dir, or resume=False."
+            )
+        mine = state["ranks"][self.rank]
+        if mine["device_type"] != self.device.type:
+            raise ValueError(
+                f"The checkpoint file {path} was written by a run on {mine['device_type']!r}, "
+                f"this fit trains on {self.device.type!r}, whose random generators differ: fit on "
+                f"{mine['device_type']!r}, use another checkpoint_dir, or resume=False."
             )
         self.raw_student.load_state_dict(state["student"])
         self.target_encoder.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.history = list(state["history"])
-        self.start_epoch = int(state["epoch"])
+        # a finished (early-stopped) run starts past its last epoch: no further training
+        self.start_epoch = self.config.max_epochs if state["finished"] else int(state["epoch"])
         self.order_generator.set_state(state["order_generator"])
         self.mask_generators[0].set_state(state["size_generator"])
-        self.mask_generators[1].set_state(state["index_generator"])
-        torch.set_rng_state(state["rng"])
+        self.mask_generators[1].set_state(mine["index_generator"])
+        torch.set_rng_state(mine["rng"])
+        if "cuda_rng" in mine:
+            torch.cuda.set_rng_state(mine["cuda_rng"], self.device)
         self.best_loss = float(state["best_loss"])
         self.best_epoch = None if state["best_epoch"] < 0 else int(state["best_epoch"])
         self.best_state = state["best_state"] or None
@@ -323,8 +374,8 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
         progress.set_postfix(loss=f"{record['loss']:.4g}", **({"valid": f"{record['valid_loss']:.4g}"} if "valid_loss" in record else {}))
         logger.log(log_level, "epoch %d: %s", epoch + 1, record)
         last_epoch = epoch + 1 == config.max_epochs
-        if options.checkpoint_dir and rank == 0 and ((epoch + 1) % options.checkpoint_every == 0 or last_epoch or stop):
-            save_checkpoint(options.checkpoint_dir, run.state())
+        if options.checkpoint_dir and ((epoch + 1) % options.checkpoint_every == 0 or last_epoch or stop):
+            run.save(options.checkpoint_dir, finished=stop)
         if stop:
             break
     progress.close()
