@@ -6,16 +6,19 @@ import copy
 import dataclasses
 import inspect
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from sklearn_tjepa.model.encoder import TabularEncoder
+from sklearn_tjepa.model.objective import QuantileBinHead
 from sklearn_tjepa.model.predictors import MLPPredictor, TransformerPredictor
 from sklearn_tjepa.model.tokenizer import FeatureTokenizer
 
 __all__ = [
     "ModelSpec",
+    "StudentOutput",
     "JEPAStudent",
     "build_encoder",
     "build_student",
@@ -31,9 +34,9 @@ class ModelSpec:
 
     Attributes named like a parameter of :class:`~sklearn_tjepa.TJEPATransformer` carry its
     value (the estimator fills them by name); ``numerical_positions``,
-    ``categorical_positions`` and ``cardinalities`` come from the fitted preprocessing,
-    ``max_context_size`` from the mask sampler, and ``numerical_bin_edges`` from the training
-    data when ``numerical_embedding="piecewise_linear"``.
+    ``categorical_positions`` and ``cardinalities`` come from the fitted preprocessing, and
+    ``numerical_bin_edges`` from the training data when ``numerical_embedding="piecewise_linear"``
+    or the quantile-bin objective (``bin_prediction_weight > 0``) needs them.
     """
 
     numerical_positions: tuple[int, ...]
@@ -55,7 +58,6 @@ class ModelSpec:
     predictor_n_layers: int
     predictor_n_heads: int
     predictor_ffn_dim: int
-    max_context_size: int
     numerical_bin_edges: tuple[tuple[float, ...], ...] | None = None
 
     @property
@@ -79,6 +81,25 @@ def build_encoder(spec: ModelSpec) -> TabularEncoder:
     return _build(TabularEncoder, spec, tokenizer=_build(FeatureTokenizer, spec, numerical_bins=bins))
 
 
+class StudentOutput(NamedTuple):
+    """What the student computes for the objective (:func:`~sklearn_tjepa.model.jepa_loss`).
+
+    Attributes
+    ----------
+    predicted : Tensor
+        Predicted target tokens, ``(P * V * B, n_trgt, d_model)``.
+    encoded : Tensor
+        The context encoder's output, ``(V * B, n_cls + n_ctx, d_model)``.
+    bin_logits : Tensor or None
+        Quantile-bin logits of the predicted tokens, ``(P * V * B, n_trgt, n_bins)``, when the
+        student has a bin head.
+    """
+
+    predicted: torch.Tensor
+    encoded: torch.Tensor
+    bin_logits: torch.Tensor | None
+
+
 class JEPAStudent(nn.Module):
     """The trainable half of T-JEPA: context encoder followed by the predictor.
 
@@ -88,27 +109,38 @@ class JEPAStudent(nn.Module):
         The context encoder.
     predictor : TransformerPredictor or MLPPredictor
         Maps context tokens to predicted target tokens.
+    bin_head : QuantileBinHead or None, default=None
+        Classifies predicted numerical tokens into quantile bins (an auxiliary objective).
     """
 
-    def __init__(self, encoder: TabularEncoder, predictor: nn.Module):
+    def __init__(self, encoder: TabularEncoder, predictor: nn.Module, bin_head: QuantileBinHead | None = None):
         super().__init__()
         self.encoder = encoder
         self.predictor = predictor
+        self.bin_head = bin_head
 
-    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Encode the context views and predict the target tokens.
+    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> StudentOutput:
+        """Encode the context views and predict the target tokens (and their bins).
 
         Shape
         -----
         - x_num: ``(B, n_numerical)``, x_cat: ``(B, n_categorical)``
         - context: ``(V, B, n_ctx)``, targets: ``(P, B, n_trgt)``
-        - output: ``(P * V * B, n_trgt, d_model)``
+        - output: see :class:`StudentOutput`
         """
-        return self.predictor(self.encoder(x_num, x_cat, context), context, targets)
+        encoded = self.encoder(x_num, x_cat, context)
+        predicted = self.predictor(encoded, context, targets)
+        bin_logits = None if self.bin_head is None else self.bin_head(predicted, targets, context.shape[0])
+        return StudentOutput(predicted, encoded, bin_logits)
 
 
-def build_student(spec: ModelSpec) -> JEPAStudent:
-    """Build context encoder and predictor (uses the global torch RNG: seed it first)."""
+def build_student(spec: ModelSpec, *, bin_head: bool = False) -> JEPAStudent:
+    """Build context encoder, predictor and, with ``bin_head``, a :class:`QuantileBinHead`.
+
+    The bin head needs ``spec.numerical_bin_edges``; a table without numerical columns gets
+    none. Uses the global torch RNG (seed it first); the encoder and predictor are drawn first,
+    so their initial weights do not depend on ``bin_head``.
+    """
     encoder = build_encoder(spec)
     if spec.predictor == "transformer":
         predictor = _build(
@@ -121,7 +153,15 @@ def build_student(spec: ModelSpec) -> JEPAStudent:
         )
     else:
         predictor = _build(MLPPredictor, spec, n_features=spec.n_features, hidden_dim=spec.predictor_d_model)
-    return JEPAStudent(encoder, predictor)
+    head = None
+    if bin_head and spec.numerical_bin_edges is not None:
+        head = QuantileBinHead(
+            d_model=spec.d_model,
+            n_features=spec.n_features,
+            numerical_positions=spec.numerical_positions,
+            bin_edges=spec.numerical_bin_edges,
+        )
+    return JEPAStudent(encoder, predictor, head)
 
 
 def encoder_state(encoder: TabularEncoder, *, copy: bool = False) -> dict[str, torch.Tensor]:

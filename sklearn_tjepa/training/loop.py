@@ -82,11 +82,20 @@ def _data_fits_on_device(device: torch.device, n_bytes: int, mode: str) -> bool:
 
 
 def _batch_loss(student, target_encoder, sampler, config, x_num, x_cat, generators, device):
+    """``generators``: mask sizes (CPU), mask positions and hidden inputs (training device)."""
     context, targets = sampler.sample(
         max(x_num.shape[0], x_cat.shape[0]), size_generator=generators[0], index_generator=generators[1]
     )
     with autocast_for(device, config.precision):
-        return jepa_loss(student, target_encoder, x_num, x_cat, context, targets, target_norm=config.target_norm)
+        return jepa_loss(
+            student, target_encoder, x_num, x_cat, context, targets,
+            target_norm=config.target_norm,
+            missing_share=config.missing_share,
+            missing_generator=generators[2],
+            variance_weight=config.variance_weight,
+            covariance_weight=config.covariance_weight,
+            bin_prediction_weight=config.bin_prediction_weight,
+        )
 
 
 class _Run:
@@ -99,7 +108,7 @@ class _Run:
         self.streams = RandomStreams(config.seed)
         self.sampler = MaskSampler.from_config(spec.n_features, config)
         with seeded_torch(self.streams.seed("init"), device):
-            self.raw_student = build_student(spec).to(device)
+            self.raw_student = build_student(spec, bin_head=config.bin_prediction_weight > 0).to(device)
         self.target_encoder = make_target_encoder(self.raw_student.encoder)
         self.student = self.raw_student
         if world_size > 1:
@@ -110,6 +119,7 @@ class _Run:
         self.mask_generators = (
             self.streams.torch("mask_sizes"),
             self.streams.torch("mask_positions", device, rank=rank),
+            self.streams.torch("missing_inputs", device, rank=rank),
         )
         self.history: list[dict] = []
         self.start_epoch = 0
@@ -129,6 +139,7 @@ class _Run:
             "order_generator": self.order_generator.get_state(),
             "size_generator": self.mask_generators[0].get_state(),
             "index_generator": self.mask_generators[1].get_state(),
+            "missing_generator": self.mask_generators[2].get_state(),
             "rng": torch.get_rng_state(),
             "best_loss": self.best_loss,
             "best_epoch": -1 if self.best_epoch is None else self.best_epoch,
@@ -152,6 +163,7 @@ class _Run:
         self.order_generator.set_state(state["order_generator"])
         self.mask_generators[0].set_state(state["size_generator"])
         self.mask_generators[1].set_state(state["index_generator"])
+        self.mask_generators[2].set_state(state["missing_generator"])
         torch.set_rng_state(state["rng"])
         self.best_loss = float(state["best_loss"])
         self.best_epoch = None if state["best_epoch"] < 0 else int(state["best_epoch"])
@@ -161,7 +173,11 @@ class _Run:
 
 def _validation_loss(run: _Run, x_num, x_cat) -> float:
     run.raw_student.eval()
-    generators = (run.streams.torch("validation_mask_sizes"), run.streams.torch("validation_mask_positions", run.device))
+    generators = (
+        run.streams.torch("validation_mask_sizes"),
+        run.streams.torch("validation_mask_positions", run.device),
+        run.streams.torch("validation_missing_inputs", run.device),
+    )
     total, count = 0.0, 0
     with torch.no_grad():
         for index in _batches(torch.arange(x_num.shape[0]), run.config.batch_size):
