@@ -40,6 +40,7 @@ __all__ = [
     "is_dataframe",
     "validate_table",
     "validate_target",
+    "check_validation_pair",
     "validate_tjepa_parameters",
     "PRECISIONS",
     "BACKENDS",
@@ -177,7 +178,7 @@ def validate_table(estimator, X, *, reset: bool):
     )
 
 
-def validate_target(estimator, X, y, *, numeric: bool) -> np.ndarray:
+def validate_target(estimator, X, y, *, numeric: bool, allow_nan: bool = False) -> np.ndarray:
     """Check ``y``: present, one-dimensional, finite and as long as ``X``.
 
     Parameters
@@ -188,6 +189,8 @@ def validate_target(estimator, X, y, *, numeric: bool) -> np.ndarray:
     y : array-like of shape (n_samples,)
     numeric : bool
         Convert ``y`` to numbers (regression) or keep its dtype (class labels).
+    allow_nan : bool, default=False
+        Accept NaN (a regressor's mark of an unlabelled row); infinity stays an error.
 
     Returns
     -------
@@ -198,13 +201,29 @@ def validate_target(estimator, X, y, *, numeric: bool) -> np.ndarray:
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
     y = column_or_1d(y, warn=True)
-    y = check_array(y, ensure_2d=False, dtype="numeric" if numeric else None, input_name="y")
+    y = check_array(
+        y,
+        ensure_2d=False,
+        dtype="numeric" if numeric else None,
+        ensure_all_finite="allow-nan" if allow_nan else True,
+        input_name="y",
+    )
     if y.shape[0] != X.shape[0]:
         raise ValueError(
             "Found input variables with inconsistent numbers of samples: "
             f"{[X.shape[0], y.shape[0]]}"
         )
     return y
+
+
+def check_validation_pair(X_val, y_val) -> None:
+    """Raise ``ValueError`` unless ``X_val`` and ``y_val`` are both given or both None."""
+    if (X_val is None) != (y_val is None):
+        raise ValueError(
+            "X_val and y_val must be given together, got "
+            f"X_val={'None' if X_val is None else 'an array'} and "
+            f"y_val={'None' if y_val is None else 'an array'}"
+        )
 
 
 # ---------------------------------------------------------------- TJEPATransformer's parameters

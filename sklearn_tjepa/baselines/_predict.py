@@ -23,6 +23,17 @@ class ProbabilisticClassifierMixin(ClassifierMixin):
         self.classes_ = encoder.classes_
         return encoder.transform(y).astype(np.int64)
 
+    def _valid_class_codes(self, X_val, y_val) -> np.ndarray:
+        """``y_val`` as codes of the ``classes_`` set by :meth:`_class_codes`."""
+        y_val = validate_target(self, X_val, y_val, numeric=False)
+        unknown = np.setdiff1d(y_val, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y_val has labels that are not in the training target y: {unknown.tolist()}; "
+                f"training classes are {self.classes_.tolist()}"
+            )
+        return np.searchsorted(self.classes_, y_val).astype(np.int64)
+
     def predict(self, X):
         """Most probable class.
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from sklearn_tjepa.model.tokenizer import FeatureTokenizer
 
-__all__ = ["FlatFeatures", "feature_tokens", "TabularNet"]
+__all__ = ["FlatFeatures", "feature_tokens", "TabularNet", "TokenReduction"]
 
 
 class FlatFeatures(nn.Module):
@@ -169,3 +169,51 @@ class TabularNet(nn.Module):
     def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
         """Input layer then backbone (see the class docstring for shapes)."""
         return self.backbone(self.features(x_num, x_cat))
+
+
+class TokenReduction(nn.Module):
+    """Reduce each token of a flattened token table to one number, then run a network.
+
+    The T-JEPA paper's reading of frozen encoder tokens ("linear per feature"): the numerical
+    input holds ``n_tokens`` consecutive tokens of ``token_width`` values; token ``t`` becomes
+    ``x_t @ w_t + b_t`` with its own learned weights, and ``net`` reads the ``n_tokens`` numbers.
+
+    Parameters
+    ----------
+    net : nn.Module
+        Network called as ``net(x_reduced, x_cat)``, built for ``n_tokens`` numerical inputs.
+    n_tokens : int
+        Number of tokens.
+    token_width : int
+        Values per token.
+
+    Shape
+    -----
+    - x_num: ``(batch, n_tokens * token_width)``, float, no NaN.
+    - x_cat: ``(batch, n_cat)``, int64 codes, passed through.
+    - Output: the output of ``net``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = TabularNet(FlatFeatures(n_num=3, missing_columns=[], cat_cardinalities=[],
+    ...                               d_embedding=1), nn.Linear(3, 2))
+    >>> m = TokenReduction(net, n_tokens=3, token_width=4)
+    >>> m(torch.zeros(5, 12), torch.zeros(5, 0, dtype=torch.long)).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(self, net: nn.Module, *, n_tokens: int, token_width: int) -> None:
+        super().__init__()
+        self.n_tokens = n_tokens
+        self.token_width = token_width
+        bound = token_width**-0.5
+        self.weight = nn.Parameter(torch.empty(n_tokens, token_width).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(n_tokens))
+        self.net = net
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        """Reduce the tokens, then run ``net`` (see the class docstring for shapes)."""
+        tokens = x_num.reshape(x_num.shape[0], self.n_tokens, self.token_width)
+        reduced = (tokens * self.weight).sum(dim=-1) + self.bias
+        return self.net(reduced, x_cat)

@@ -4,8 +4,9 @@
 and wraps it in :class:`GBDTClassifier` or :class:`GBDTRegressor`. The wrapper encodes the table
 with the shared :class:`~sklearn_tjepa.preprocessing.TablePreprocessor` (no scaling), hands the
 categorical columns to the library natively (pandas ``category`` columns, or CatBoost's
-``cat_features``), holds out a validation share of the training rows and stops boosting when the
-validation loss has not improved for ``early_stopping_rounds`` rounds.
+``cat_features``) and stops boosting when the loss on validation rows (``X_val`` and ``y_val``
+given to ``fit``, else a held-out share of the training rows) has not improved for
+``early_stopping_rounds`` rounds.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.preprocessing import TablePreprocessor
-from sklearn_tjepa.validation import check_fraction, check_int, check_option, validate_table, validate_target
+from sklearn_tjepa.validation import (
+    check_fraction,
+    check_int,
+    check_option,
+    check_validation_pair,
+    validate_table,
+    validate_target,
+)
 
 __all__ = ["GBDT_NAMES", "GBDTClassifier", "GBDTRegressor", "make_gbdt"]
 
@@ -155,8 +163,8 @@ class _GBDTBase(BaseEstimator):
                 )
         return pd.DataFrame({f"f{j}": columns[j] for j in sorted(columns)})
 
-    def fit(self, X, y):
-        """Encode the table, hold out a validation share and fit the booster with early stopping.
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Encode the table and fit the booster, early-stopped on validation rows.
 
         Parameters
         ----------
@@ -165,6 +173,14 @@ class _GBDTBase(BaseEstimator):
             :class:`~sklearn_tjepa.preprocessing.TablePreprocessor`, NaN for missing values.
         y : array-like of shape (n_samples,)
             Target.
+        X_val : array-like or DataFrame of shape (n_val, n_features), default=None
+            Validation table for early stopping, encoded with the preprocessing fitted on ``X``.
+            When given (with ``y_val``), ``validation_fraction`` is ignored and every row of ``X``
+            is trained on. Inside a :class:`~sklearn.pipeline.Pipeline` route it with
+            ``set_fit_request(X_val=True, y_val=True)`` and ``Pipeline(...,
+            transform_input=["X_val"])`` (metadata routing must be enabled).
+        y_val : array-like of shape (n_val,), default=None
+            Target of ``X_val``.
 
         Returns
         -------
@@ -174,6 +190,7 @@ class _GBDTBase(BaseEstimator):
         library = _library_of(self.estimator)
         check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("early_stopping_rounds", self.early_stopping_rounds)
+        check_validation_pair(X_val, y_val)
         X = validate_table(self, X, reset=True)
         y = self._encode_target(X, y)
         self.library_ = library
@@ -186,6 +203,13 @@ class _GBDTBase(BaseEstimator):
             "cat_columns": [f"f{j}" for j in self.preprocessor_.categorical_positions_],
         }
         model = clone(self.estimator)
+        if X_val is not None:
+            X_val = validate_table(self, X_val, reset=False)
+            y_val = self._encode_valid_target(X_val, y_val)
+            self.estimator_ = _fit_booster(
+                self.library_, model, frame, y, self._frame(X_val), y_val, **fit
+            )
+            return self
         if self.validation_fraction is None:
             self.estimator_ = _fit_booster(self.library_, model, frame, y, None, None, **fit)
             return self
@@ -233,7 +257,7 @@ class GBDTClassifier(ProbabilisticClassifierMixin, _GBDTBase):
         Categorical columns, as in :class:`~sklearn_tjepa.preprocessing.TablePreprocessor`.
     validation_fraction : float in (0, 1) or None, default=0.1
         Stratified share of the training rows used for early stopping; ``None`` fits all
-        rounds on all rows.
+        rounds on all rows. Ignored when ``fit`` gets ``X_val`` and ``y_val``.
     early_stopping_rounds : int, default=50
         Rounds without improvement of the validation loss before boosting stops.
     random_state : int, RandomState instance or None, default=None
@@ -267,6 +291,9 @@ class GBDTClassifier(ProbabilisticClassifierMixin, _GBDTBase):
     def _encode_target(self, X, y):
         return self._class_codes(X, y)
 
+    def _encode_valid_target(self, X_val, y_val):
+        return self._valid_class_codes(X_val, y_val)
+
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
 
@@ -296,6 +323,7 @@ class GBDTRegressor(RegressorMixin, _GBDTBase):
         Categorical columns, as in :class:`~sklearn_tjepa.preprocessing.TablePreprocessor`.
     validation_fraction : float in (0, 1) or None, default=0.1
         Share of the training rows used for early stopping; ``None`` fits all rounds on all rows.
+        Ignored when ``fit`` gets ``X_val`` and ``y_val``.
     early_stopping_rounds : int, default=50
         Rounds without improvement of the validation loss before boosting stops.
     random_state : int, RandomState instance or None, default=None
@@ -326,6 +354,9 @@ class GBDTRegressor(RegressorMixin, _GBDTBase):
 
     def _encode_target(self, X, y):
         return validate_target(self, X, y, numeric=True).astype(np.float64)
+
+    def _encode_valid_target(self, X_val, y_val):
+        return self._encode_target(X_val, y_val)
 
     def predict(self, X):
         """Predicted target.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sklearn.pipeline import make_pipeline
+import sklearn
+from sklearn.pipeline import Pipeline
 
 __all__ = ["with_tjepa"]
 
@@ -12,6 +13,14 @@ def with_tjepa(model, **tjepa_params):
 
     The T-JEPA encoder is pretrained on the training rows given to ``fit`` (self-supervised, the
     target is not used) and ``model`` is trained on its embeddings.
+
+    When scikit-learn's metadata routing is enabled (``sklearn.set_config(
+    enable_metadata_routing=True)``) at the time of the call, the pipeline also routes an explicit
+    validation set: ``pipeline.fit(X, y, X_val=X_val, y_val=y_val)`` gives the raw ``X_val`` to
+    the transformer as its ``eval_set`` (the pretraining epoch kept is the one with the lowest
+    JEPA loss on it) and ``X_val`` transformed into embeddings, with ``y_val``, to ``model``, which
+    must request them (``model.set_fit_request(X_val=True, y_val=True)``; every baseline of this
+    package accepts them for early stopping).
 
     Parameters
     ----------
@@ -24,7 +33,8 @@ def with_tjepa(model, **tjepa_params):
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
-        ``make_pipeline(TJEPATransformer(**tjepa_params), model)``.
+        ``make_pipeline(TJEPATransformer(**tjepa_params), model)``, with
+        ``transform_input=["X_val"]`` when metadata routing is enabled.
 
     Examples
     --------
@@ -32,7 +42,21 @@ def with_tjepa(model, **tjepa_params):
     >>> pipe = with_tjepa(MLPClassifier(random_state=0), d_model=64, random_state=0)
     >>> [name for name, _ in pipe.steps]
     ['tjepatransformer', 'mlpclassifier']
+
+    With an explicit validation set:
+
+    >>> import sklearn
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     model = MLPClassifier(random_state=0).set_fit_request(X_val=True, y_val=True)
+    ...     pipe = with_tjepa(model, random_state=0)
+    >>> pipe.transform_input
+    ['X_val']
     """
     from sklearn_tjepa.estimator import TJEPATransformer
 
-    return make_pipeline(TJEPATransformer(**tjepa_params), model)
+    tjepa = TJEPATransformer(**tjepa_params)
+    steps = [("tjepatransformer", tjepa), (type(model).__name__.lower(), model)]
+    if not sklearn.get_config()["enable_metadata_routing"]:
+        return Pipeline(steps)
+    tjepa.set_fit_request(eval_set="X_val")
+    return Pipeline(steps, transform_input=["X_val"])

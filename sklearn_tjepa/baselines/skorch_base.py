@@ -16,13 +16,15 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
-from skorch.dataset import ValidSplit
+from skorch.dataset import Dataset, ValidSplit
+from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator, RegressorMixin, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
+from sklearn_tjepa.baselines.features import TokenReduction
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
 from sklearn_tjepa.training.rng import seeded_torch
 from sklearn_tjepa.validation import (
@@ -30,6 +32,7 @@ from sklearn_tjepa.validation import (
     check_int,
     check_option,
     check_real,
+    check_validation_pair,
     resolve_device,
     validate_table,
     validate_target,
@@ -68,6 +71,7 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         lr_scheduler,
         validation_fraction,
         patience,
+        token_width,
         device,
         random_state,
         verbose,
@@ -81,6 +85,7 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         self.lr_scheduler = lr_scheduler
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.token_width = token_width
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -97,10 +102,21 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _encode_target(self, X, y) -> tuple[np.ndarray, int]:
-        """Validate ``y`` and return it in the form the loss takes, and the output width."""
+        """Validate ``y``, set the fitted target state and return ``y`` as the loss takes it
+        with the output width."""
+
+    @abstractmethod
+    def _encode_valid_target(self, X_val, y_val) -> np.ndarray:
+        """``y_val`` in the form the loss takes, with the target state set by ``fit``."""
+
+    def _check_input_params(self) -> None:
+        """Check the parameters of the input encoding (overridden where another object owns it)."""
+        check_option("numerical_scaling", self.numerical_scaling, NUMERICAL_SCALINGS)
+        if self.token_width is not None:
+            check_int("token_width", self.token_width)
 
     def _check_params(self) -> str:
-        check_option("numerical_scaling", self.numerical_scaling, NUMERICAL_SCALINGS)
+        self._check_input_params()
         check_int("max_epochs", self.max_epochs)
         check_int("batch_size", self.batch_size, min_value=self._min_batch_size)
         check_real("lr", self.lr, positive=True)
@@ -115,9 +131,17 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         self._check_model_params()
         return str(resolve_device(self.device))
 
-    def _split(self, y: np.ndarray, seed: int) -> tuple[ValidSplit | None, int]:
-        """Return skorch's train/validation split and the number of training rows it keeps."""
-        if self.validation_fraction is None:
+    def _split(self, y: np.ndarray, seed: int, valid) -> tuple:
+        """Return skorch's train/validation split and the number of training rows it keeps.
+
+        ``valid`` is the explicit validation set as ``(encoded table, encoded target)`` or None;
+        it replaces the ``validation_fraction`` share of the training rows.
+        """
+        if valid is not None:
+            table_val, y_val = valid
+            split = predefined_split(Dataset(self._net_inputs(table_val), y_val))
+            n_train = y.shape[0]
+        elif self.validation_fraction is None:
             split, n_train = None, y.shape[0]
         else:
             split = ValidSplit(
@@ -142,6 +166,18 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             )
         return split, n_train
 
+    def _reduced_width(self, n_num: int, n_cat: int) -> int:
+        """Number of numbers the network reads per row after the optional token reduction."""
+        if self.token_width is None:
+            return n_num
+        if n_cat or n_num % self.token_width:
+            raise ValueError(
+                "token_width needs a table of numerical columns only, in consecutive tokens of "
+                f"token_width columns, got token_width={self.token_width} with {n_num} numerical "
+                f"and {n_cat} categorical columns"
+            )
+        return n_num // self.token_width
+
     def _callbacks(self, early_stopping: bool) -> list:
         callbacks = []
         if early_stopping:
@@ -160,8 +196,8 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
     def _net_inputs(table: EncodedTable) -> dict[str, np.ndarray]:
         return {"x_num": table.x_num, "x_cat": table.x_cat}
 
-    def fit(self, X, y):
-        """Fit the preprocessing and train the network, early-stopped on a validation share.
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Fit the preprocessing and train the network, early-stopped on validation rows.
 
         Parameters
         ----------
@@ -170,6 +206,14 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             categorical (unless ``categorical_features`` says otherwise); NaN marks a missing value.
         y : array-like of shape (n_samples,)
             Target.
+        X_val : array-like or DataFrame of shape (n_val, n_features), default=None
+            Validation table for early stopping, encoded with the preprocessing fitted on ``X``.
+            When given (with ``y_val``), ``validation_fraction`` is ignored and every row of ``X``
+            is trained on. Inside a :class:`~sklearn.pipeline.Pipeline` route it with
+            ``set_fit_request(X_val=True, y_val=True)`` and ``Pipeline(...,
+            transform_input=["X_val"])`` (metadata routing must be enabled).
+        y_val : array-like of shape (n_val,), default=None
+            Target of ``X_val``.
 
         Returns
         -------
@@ -177,31 +221,20 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         device = self._check_params()
-        X = validate_table(self, X, reset=True)
-        y_fit, d_out = self._encode_target(X, y)
+        check_validation_pair(X_val, y_val)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=4)
-        seed_torch, seed_split, seed_loader, seed_scaler = (int(s) for s in seeds)
-        split, n_train = self._split(y_fit if y_fit.ndim == 1 else y_fit[:, 0], seed_split)
-        self.preprocessor_ = TablePreprocessor(
-            categorical_features=self.categorical_features,
-            numerical_scaling=self.numerical_scaling,
-            random_state=seed_scaler,
-        ).fit(X)
-        table = self.preprocessor_.transform(X)
+        seed_torch, seed_split, seed_loader, seed_data = (int(s) for s in seeds)
+        table, y_fit, d_out, valid = self._fit_data(X, y, X_val, y_val, seed_data)
+        split, n_train = self._split(y_fit if y_fit.ndim == 1 else y_fit[:, 0], seed_split, valid)
         with seeded_torch(seed_torch, device):
-            module = self._make_module(
-                n_num=table.x_num.shape[1],
-                missing_columns=np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist(),
-                cat_cardinalities=list(self.preprocessor_.cardinalities_),
-                d_out=d_out,
-            )
+            module, param_groups = self._build_network(table, d_out)
             self.net_ = self._net_class(
                 module=module,
                 criterion=self._criterion,
                 optimizer=torch.optim.AdamW,
                 lr=self.lr,
                 optimizer__weight_decay=self.weight_decay,
-                optimizer__param_groups=[(p, {"weight_decay": 0.0}) for p in self._no_weight_decay],
+                optimizer__param_groups=param_groups,
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 iterator_train__shuffle=True,
@@ -215,13 +248,72 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
                 verbose=int(bool(self.verbose)),
             )
             self.net_.fit(self._net_inputs(table), y_fit)
+        if valid is not None:
+            # Keep no reference to the validation rows in the fitted (pickled) net.
+            self.net_.set_params(train_split=None)
         return self
+
+    def _fit_data(self, X, y, X_val, y_val, seed: int) -> tuple:
+        """Validate and encode the training and validation data; fit the preprocessing.
+
+        Parameters
+        ----------
+        X, y, X_val, y_val
+            As passed to :meth:`fit` (``X_val`` and ``y_val`` both given or both None).
+        seed : int
+            Seed of whatever the data encoding draws (here the quantile scaler's subsample).
+
+        Returns
+        -------
+        table : EncodedTable
+            The training rows the network is trained on.
+        y_fit : ndarray
+            Their target as the loss takes it.
+        d_out : int
+            Output width of the network.
+        valid : tuple of (EncodedTable, ndarray) or None
+            The explicit validation rows and their encoded target.
+        """
+        X = validate_table(self, X, reset=True)
+        y_fit, d_out = self._encode_target(X, y)
+        self.preprocessor_ = TablePreprocessor(
+            categorical_features=self.categorical_features,
+            numerical_scaling=self.numerical_scaling,
+            random_state=seed,
+        ).fit(X)
+        valid = None
+        if X_val is not None:
+            X_val = validate_table(self, X_val, reset=False)
+            valid = (self.preprocessor_.transform(X_val), self._encode_valid_target(X_val, y_val))
+        return self.preprocessor_.transform(X), y_fit, d_out, valid
+
+    def _build_network(self, table: EncodedTable, d_out: int) -> tuple[nn.Module, list]:
+        """The module to train and its skorch ``param_groups``; called under the fit's seed."""
+        n_inputs = self._reduced_width(table.x_num.shape[1], table.x_cat.shape[1])
+        module = self._make_module(
+            n_num=n_inputs,
+            missing_columns=(
+                np.flatnonzero(np.isnan(table.x_num).any(axis=0)).tolist()
+                if self.token_width is None
+                else []
+            ),
+            cat_cardinalities=list(self.preprocessor_.cardinalities_),
+            d_out=d_out,
+        )
+        no_decay = self._no_weight_decay
+        if self.token_width is not None:
+            module = TokenReduction(module, n_tokens=n_inputs, token_width=self.token_width)
+            no_decay = tuple(f"net.{pattern}" for pattern in no_decay)
+        return module, [(pattern, {"weight_decay": 0.0}) for pattern in no_decay]
+
+    def _encode(self, X) -> EncodedTable:
+        """Validate rows to predict on and encode them with the fitted preprocessing."""
+        return self.preprocessor_.transform(validate_table(self, X, reset=False))
 
     def _net_output(self, X, method: str) -> np.ndarray:
         """Run ``net_.<method>`` on ``X``; the caller's torch random state is left untouched."""
         check_is_fitted(self)
-        X = validate_table(self, X, reset=False)
-        inputs = self._net_inputs(self.preprocessor_.transform(X))
+        inputs = self._net_inputs(self._encode(X))
         # Every DataLoader iteration draws a base seed from the global generator.
         with torch.random.fork_rng(devices=[]):
             return getattr(self.net_, method)(inputs)
@@ -245,6 +337,9 @@ class _ClassifierTask(ProbabilisticClassifierMixin):
     def _encode_target(self, X, y):
         codes = self._class_codes(X, y)
         return codes, len(self.classes_)
+
+    def _encode_valid_target(self, X_val, y_val):
+        return self._valid_class_codes(X_val, y_val)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -276,7 +371,15 @@ class _RegressorTask(RegressorMixin):
         self.y_mean_ = float(y.mean())
         std = float(y.std())
         self.y_scale_ = std if std > 0 else 1.0
-        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None], 1
+        return self._standardize(y), 1
+
+    def _encode_valid_target(self, X_val, y_val):
+        return self._standardize(validate_target(self, X_val, y_val, numeric=True))
+
+    def _standardize(self, y) -> np.ndarray:
+        return ((np.asarray(y, dtype=np.float64) - self.y_mean_) / self.y_scale_).astype(
+            np.float32
+        )[:, None]
 
     def predict(self, X):
         """Predicted target.

@@ -54,9 +54,15 @@ _COMMON_PARAMETERS = """\
     validation_fraction : float in (0, 1) or None, default=0.1
         Share of the training rows held out (stratified for classifiers) for early stopping on
         the validation loss; the best epoch's weights are restored. ``None`` trains for
-        ``max_epochs`` without early stopping.
+        ``max_epochs`` without early stopping. Ignored when ``fit`` gets ``X_val`` and ``y_val``.
     patience : int, default=16
         Epochs without improvement of the validation loss before training stops.
+    token_width : int or None, default=None
+        Read the numerical columns as consecutive tokens of ``token_width`` columns (for example
+        frozen T-JEPA embeddings, ``output="flatten"``) and reduce each token to one number with
+        its own learned ``Linear(token_width, 1)`` before the network: the T-JEPA paper's reading
+        of frozen tokens. ``None`` feeds the columns as they are (plain flattening). Needs a table
+        of numerical columns only.
     device : {"auto", "cpu", "cuda", "cuda:<index>"}, default="auto"
         Torch device; ``"auto"`` takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -154,6 +160,7 @@ class _MLP(_SkorchTabularBase):
         lr_scheduler="constant",
         validation_fraction=0.1,
         patience=16,
+        token_width=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -172,6 +179,7 @@ class _MLP(_SkorchTabularBase):
             lr_scheduler=lr_scheduler,
             validation_fraction=validation_fraction,
             patience=patience,
+            token_width=token_width,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -256,6 +264,7 @@ class _ResNet(_SkorchTabularBase):
         lr_scheduler="constant",
         validation_fraction=0.1,
         patience=16,
+        token_width=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -276,6 +285,7 @@ class _ResNet(_SkorchTabularBase):
             lr_scheduler=lr_scheduler,
             validation_fraction=validation_fraction,
             patience=patience,
+            token_width=token_width,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -357,6 +367,7 @@ class _FTTransformer(_SkorchTabularBase):
         lr_scheduler="constant",
         validation_fraction=0.1,
         patience=16,
+        token_width=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -378,6 +389,7 @@ class _FTTransformer(_SkorchTabularBase):
             lr_scheduler=lr_scheduler,
             validation_fraction=validation_fraction,
             patience=patience,
+            token_width=token_width,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -466,6 +478,7 @@ class _DCNv2(_SkorchTabularBase):
         lr_scheduler="constant",
         validation_fraction=0.1,
         patience=16,
+        token_width=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -487,6 +500,7 @@ class _DCNv2(_SkorchTabularBase):
             lr_scheduler=lr_scheduler,
             validation_fraction=validation_fraction,
             patience=patience,
+            token_width=token_width,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -565,6 +579,7 @@ class _AutoInt(_SkorchTabularBase):
         lr_scheduler="constant",
         validation_fraction=0.1,
         patience=16,
+        token_width=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -584,6 +599,7 @@ class _AutoInt(_SkorchTabularBase):
             lr_scheduler=lr_scheduler,
             validation_fraction=validation_fraction,
             patience=patience,
+            token_width=token_width,
             device=device,
             random_state=random_state,
             verbose=verbose,

@@ -1,0 +1,218 @@
+"""The downstream models of the grid, by name, with the budget's limits applied.
+
+Nine baselines come from :mod:`sklearn_tjepa.baselines` with their per-dataset configuration
+(:func:`~sklearn_tjepa.baselines.load_config`, shipped with the package); ``linear`` is logistic regression (classification) or ridge regression,
+its regularisation chosen on the val split. ``finetune`` and ``finetune_scratch`` are
+:class:`~sklearn_tjepa.TJEPAClassifier` / :class:`~sklearn_tjepa.TJEPARegressor`: they read the raw
+columns and fine-tune a T-JEPA encoder (see :func:`build_model`). Every model is fitted as
+``fit(X, y, X_val=X_val, y_val=y_val)``: early stopping and model selection see val rows only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.compose import make_column_transformer
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, root_mean_squared_error
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_tjepa.baselines import DEEP_MODELS, GBDT_NAMES, load_config, make_baseline
+from sklearn_tjepa.bench.pretrain import tjepa_params
+from sklearn_tjepa.estimator import TJEPATransformer
+from sklearn_tjepa.finetune import TJEPAClassifier, TJEPARegressor
+
+__all__ = ["DEFAULT_MODELS", "FINETUNE_MODELS", "MODELS", "LinearBaseline", "build_model"]
+
+#: T-JEPA fine-tuned end to end on the raw columns, and its from-scratch control (an untrained
+#: encoder fine-tuned the same way). ``finetune_scratch`` runs on the raw features only.
+FINETUNE_MODELS = ("finetune", "finetune_scratch")
+#: The models of a run without ``--models`` (the budgets are sized for them).
+DEFAULT_MODELS = (*DEEP_MODELS, *GBDT_NAMES, "linear")
+#: Every model name of the grid.
+MODELS = (*DEFAULT_MODELS, *FINETUNE_MODELS)
+# Name of the boosting-rounds parameter of each library.
+_ROUNDS = {
+    "xgboost": "n_estimators",
+    "lightgbm": "n_estimators",
+    "catboost": "iterations",
+    "hist_gradient_boosting": "max_iter",
+}
+# Configuration keys the runner sets itself (the val split replaces validation_fraction).
+_RUNNER_KEYS = ("validation_fraction", "early_stopping_rounds")
+
+
+class LinearBaseline(BaseEstimator):
+    """Logistic or ridge regression, its strength chosen on an explicit validation set.
+
+    Categorical columns are one-hot encoded, numerical columns imputed (median) and
+    standardised, all fitted on the training rows.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    C_grid : tuple of float, default=(0.01, 0.1, 1.0, 10.0)
+        Inverse regularisation strengths tried; ridge uses ``alpha = 1 / C``.
+    categorical_features : list of str, default=()
+        Columns to one-hot encode.
+
+    Attributes
+    ----------
+    model_ : Pipeline
+        The chosen model, fitted on the training rows.
+    C_ : float
+        The chosen strength.
+    val_scores_ : dict of float -> float
+        Validation accuracy (or negative RMSE) of each ``C``.
+    """
+
+    def __init__(self, *, task, C_grid=(0.01, 0.1, 1.0, 10.0), categorical_features=()):
+        self.task = task
+        self.C_grid = C_grid
+        self.categorical_features = categorical_features
+
+    def _pipeline(self, C: float):
+        numerical = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+        columns = list(self.categorical_features)
+        encode = (
+            make_column_transformer(
+                (OneHotEncoder(handle_unknown="ignore"), columns), remainder=numerical
+            )
+            if columns
+            else numerical
+        )
+        if self.task == "classification":
+            head = LogisticRegression(C=C, max_iter=1000)
+        else:
+            head = Ridge(alpha=1.0 / C)
+        return make_pipeline(encode, head)
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Fit one model per ``C`` on ``(X, y)``; keep the best on ``(X_val, y_val)``.
+
+        Without a validation set only the first ``C`` is fitted.
+        """
+        grid = tuple(self.C_grid) if X_val is not None else tuple(self.C_grid)[:1]
+        self.val_scores_, best_score = {}, -np.inf
+        for C in grid:
+            model = self._pipeline(C).fit(X, y)
+            score = 0.0
+            if X_val is not None:
+                predicted = model.predict(X_val)
+                score = (
+                    accuracy_score(y_val, predicted)
+                    if self.task == "classification"
+                    else -root_mean_squared_error(y_val, predicted)
+                )
+                self.val_scores_[C] = float(score)
+            if score > best_score:
+                best_score, self.C_, self.model_ = score, C, model
+        if self.task == "classification":
+            self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        """Prediction of the chosen model."""
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        """Class probabilities of the chosen model (classification)."""
+        return self.model_.predict_proba(X)
+
+
+def _config(code: str, name: str) -> tuple[dict, str]:
+    try:
+        config = load_config(code, name)
+    except (FileNotFoundError, ValueError) as exc:
+        return {}, f"estimator defaults ({exc})"
+    return dict(config["params"]), config["source"]
+
+
+def _finetuner(name, *, task, features, budget, seed, transformer):
+    """A fine-tuner: a frozen cached transformer (``features`` not raw) or its own pretraining."""
+    if name == "finetune_scratch" and features != "raw":
+        raise ValueError(
+            f"finetune_scratch runs on features='raw' only (finetune with features='untrained' is "
+            f"the same control from the cache), got features={features!r}"
+        )
+    if features == "raw":
+        control = "untrained" if name == "finetune_scratch" else "tjepa"
+        tjepa = TJEPATransformer(**tjepa_params(budget, control, seed))
+    else:
+        tjepa = FrozenEstimator(transformer)
+    max_epochs = min(budget.deep_max_epochs, budget.model_max_epochs.get(name, budget.deep_max_epochs))
+    params = {
+        "max_epochs": max_epochs,
+        "patience": budget.deep_patience,
+        "device": budget.tjepa.get("device", "auto"),
+        **budget.deep_overrides.get(name, {}),
+    }
+    estimator = TJEPAClassifier if task == "classification" else TJEPARegressor
+    model = estimator(tjepa=tjepa, random_state=seed, **params)
+    pretraining = "frozen cached transformer" if features != "raw" else tjepa.get_params()
+    return model, {"params": {**params, "tjepa": pretraining}, "config_source": "sklearn_tjepa.bench"}
+
+
+def build_model(name, *, data, features, budget, seed, token_width=None, transformer=None):
+    """The estimator of one grid cell and the configuration it was built with.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODELS`.
+    data : BenchData
+    features : {"raw", "tjepa", "untrained"}
+    budget : Budget
+    seed : int
+        ``random_state`` of the model.
+    token_width : int or None
+        Width of a T-JEPA token (for the per-token reading of embeddings).
+    transformer : TJEPATransformer or None
+        The cached transformer of ``features`` ("tjepa" or "untrained"). The fine-tuners start
+        from it, frozen (:class:`sklearn.frozen.FrozenEstimator`), so it is not pretrained
+        again; with ``features="raw"`` they pretrain inside ``fit`` (``finetune``, the budget's
+        T-JEPA) or start from an untrained encoder (``finetune_scratch``).
+
+    Returns
+    -------
+    model : estimator
+        Fitted later with ``fit(X, y, X_val=..., y_val=...)``.
+    config : dict
+        ``params`` as passed to the estimator and ``config_source``.
+    """
+    task = "regression" if data.task == "regression" else "classification"
+    embedded = features != "raw"
+    if name == "linear":
+        categorical = () if embedded else tuple(data.frame.select_dtypes(exclude="number").columns)
+        model = LinearBaseline(task=task, C_grid=tuple(budget.linear_C),
+                               categorical_features=categorical)
+        return model, {"params": model.get_params(), "config_source": "sklearn_tjepa.bench"}
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got model={name!r}")
+    if name in FINETUNE_MODELS:
+        return _finetuner(name, task=task, features=features, budget=budget, seed=seed,
+                          transformer=transformer)
+    params, source = _config(data.code, name)
+    for key in _RUNNER_KEYS:
+        params.pop(key, None)
+    if name in GBDT_NAMES:
+        rounds = _ROUNDS[name]
+        params[rounds] = min(params.get(rounds, budget.gbdt_max_rounds), budget.gbdt_max_rounds)
+        params.update(budget.gbdt_overrides.get(name, {}))
+        params["early_stopping_rounds"] = budget.gbdt_early_stopping_rounds
+    else:
+        max_epochs = budget.embedding_max_epochs if embedded else budget.deep_max_epochs
+        max_epochs = min(max_epochs, budget.model_max_epochs.get(name, max_epochs))
+        params["max_epochs"] = min(params.get("max_epochs", max_epochs), max_epochs)
+        params["patience"] = min(params.get("patience", budget.deep_patience), budget.deep_patience)
+        params.update(budget.deep_overrides.get(name, {}))
+        if embedded:
+            # Frozen embeddings are already on a common scale; the quantile map is for raw columns.
+            params["numerical_scaling"] = "standard"
+            if budget.token_reading == "per_token":
+                params["token_width"] = token_width
+    model = make_baseline(name, task=task, random_state=seed, **params)
+    return model, {"params": params, "config_source": source}
