@@ -16,7 +16,9 @@ The raw features (one-hot categoricals, standardised numericals) get the same pr
 the raw features. Choices are meant to be made on the ``val`` figures; ``test`` is reported for
 the record. The summary gives, per variant, the paired difference to the untrained encoder and to
 the first variant across seeds (mean and standard error). Writes
-``<out>/<dataset code>/result.json`` after every seed and prints a table. Usage::
+``<out>/<dataset code>/result.json`` after every seed and prints a table; ``--combine`` instead
+merges the runs of several such files (e.g. seeds run in separate processes) into
+``<out>/result.json``. Usage::
 
     python benchmarks/pretraining_eval.py --datasets adult california --seeds 0 1 2 \\
         --variants '{"pretrained": {}, "vicreg": {"variance_weight": 1.0}}' --with-raw
@@ -130,6 +132,34 @@ def summarise(runs: list, variants: dict) -> dict:
     return summary
 
 
+def combine(paths, out) -> dict:
+    """Merge the runs of several result files of the same variants; write and return the result."""
+    results = [json.loads(Path(path).read_text()) for path in paths]
+    runs = [run for result in results for run in result["runs"]]
+    variants = results[0]["variants"]
+    payload = {
+        "params": results[0]["params"],
+        "variants": variants,
+        "seeds": [run["seed"] for run in runs],
+        "summary": summarise(runs, variants),
+        "runs": runs,
+    }
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / "result.json").write_text(json.dumps(payload, indent=2))
+    return payload
+
+
+def print_summary(code: str, seeds, summary: dict) -> None:
+    """Print mean ± std and the paired differences (mean ± standard error) of every entry."""
+    for split in SPLITS:
+        print(f"{code} {split}, seeds {seeds}:")
+        for key, entry in summary[split].items():
+            differences = "  ".join(
+                f"{label} {value['mean']:+.4f} ± {value['se']:.4f}" for label, value in entry.items() if label.startswith("minus_")
+            )
+            print(f"  {key:32s} {entry['mean']:.4f} ± {entry['std']:.4f}  {differences}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["adult", "california"])
@@ -141,7 +171,12 @@ def main():
     parser.add_argument("--probes", nargs="+", default=["linear", "mlp"], choices=["linear", "mlp"])
     parser.add_argument("--with-raw", action="store_true", help="also probe embeddings concatenated with raw features")
     parser.add_argument("--out", default="results/pretraining_eval")
+    parser.add_argument("--combine", nargs="+", default=None, help="result.json files to merge into <out>")
     args = parser.parse_args()
+    if args.combine:
+        payload = combine(args.combine, args.out)
+        print_summary(Path(args.out).name, payload["seeds"], payload["summary"])
+        return
     params = json.loads(args.params)
     variants = json.loads(args.variants)
     if args.epochs is not None:
@@ -157,15 +192,7 @@ def main():
             payload = {"params": params, "variants": variants, "seeds": args.seeds[: len(runs)], "summary": summary, "runs": runs}
             (out / "result.json").write_text(json.dumps(payload, indent=2))
             print(f"{bunch.code}: seed {seed} done ({len(runs)}/{len(args.seeds)})", flush=True)
-        for split in SPLITS:
-            print(f"{bunch.code} {split}, seeds {args.seeds}:")
-            for key, entry in summary[split].items():
-                differences = "  ".join(
-                    f"{label} {value['mean']:+.4f} ± {value['se']:.4f}"
-                    for label, value in entry.items()
-                    if label.startswith("minus_")
-                )
-                print(f"  {key:32s} {entry['mean']:.4f} ± {entry['std']:.4f}  {differences}")
+        print_summary(bunch.code, args.seeds, summary)
         print(f"  pretraining seconds: { {k: round(float(np.mean([r['fit_seconds'][k] for r in runs]))) for k in runs[0]['fit_seconds']} }", flush=True)
 
 
