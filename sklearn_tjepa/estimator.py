@@ -117,10 +117,6 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Weights of VICReg's variance term (each dimension's standard deviation across rows kept
         at 1 or more) and covariance term (off-diagonal covariances pushed to 0) on the context
         encoder's tokens, per token position (Bardes et al., 2022). 0 disables each.
-    bin_prediction_weight : float, default=0.0
-        Weight of an auxiliary cross-entropy: from the predicted token of each masked numerical
-        feature, classify which of its ``numerical_bins`` quantile bins the value falls in. 0
-        disables it.
     max_epochs : int, default=6
         Pretraining epochs; 0 keeps the encoder as initialised (an untrained baseline).
     batch_size : int, default=256
@@ -270,7 +266,6 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         missing_share=0.05,
         variance_weight=0.0,
         covariance_weight=0.0,
-        bin_prediction_weight=0.0,
         max_epochs=6,
         batch_size=256,
         lr=1e-3,
@@ -331,7 +326,6 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.missing_share = missing_share
         self.variance_weight = variance_weight
         self.covariance_weight = covariance_weight
-        self.bin_prediction_weight = bin_prediction_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -387,8 +381,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _model_spec(self, params: dict, table: EncodedTable) -> ModelSpec:
         edges = None
-        needs_bins = self.numerical_embedding == "piecewise_linear" or self.bin_prediction_weight > 0
-        if needs_bins and table.x_num.shape[1]:
+        if self.numerical_embedding == "piecewise_linear" and table.x_num.shape[1]:
             edges = _piecewise_linear_bins(table.x_num, self.numerical_bins)
         preprocessor = self.preprocessor_
         return from_params(

@@ -269,7 +269,6 @@ _TJEPA_RULES = {
     "missing_share": check_rate,
     "variance_weight": check_real,
     "covariance_weight": check_real,
-    "bin_prediction_weight": check_real,
     "max_epochs": _non_negative_int,
     "batch_size": partial(check_int, min_value=2),
     "lr": partial(check_real, positive=True),
@@ -323,7 +322,7 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
         ``estimator.get_params(deep=False)``.
     """
     for name, rule in _TJEPA_RULES.items():
-        if name == "numerical_bins" and not _uses_bins(params):
+        if name == "numerical_bins" and params["numerical_embedding"] != "piecewise_linear":
             continue
         rule(name, params[name])
     for kind in ("context", "target"):
@@ -337,13 +336,6 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
     resolve_device(params["device"])
     if params["callbacks"]:
         _check_callbacks(params["callbacks"], params["backend"])
-
-
-def _uses_bins(params: dict[str, Any]) -> bool:
-    """Whether fit computes quantile bins: piecewise-linear embeddings or the bin objective."""
-    weight = params["bin_prediction_weight"]
-    positive_weight = isinstance(weight, Real) and not isinstance(weight, bool) and weight > 0
-    return params["numerical_embedding"] == "piecewise_linear" or positive_weight
 
 
 def _check_callbacks(callbacks, backend: str) -> None:

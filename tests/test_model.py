@@ -362,16 +362,15 @@ def test_richer_numerical_embeddings(embedding):
 def test_every_student_parameter_gets_a_gradient(numerical, categorical, cardinalities, extra_terms):
     """DistributedDataParallel (without find_unused_parameters) needs every parameter in every step:
     a table without categorical (or numerical) columns must not create unused embedding tables,
-    and the bin head must take part in the loss whenever it exists."""
-    edges = tuple((-1.0, 0.0, 0.5, 1.0) for _ in numerical) if numerical else None
-    spec = tiny_spec(numerical=numerical, categorical=categorical, cardinalities=cardinalities, numerical_bin_edges=edges)
+    with or without the optional terms of the objective."""
+    spec = tiny_spec(numerical=numerical, categorical=categorical, cardinalities=cardinalities)
     torch.manual_seed(0)
-    student = build_student(spec, bin_head=extra_terms)
+    student = build_student(spec)
     target = make_target_encoder(student.encoder)
     x_num, x_cat = _batch(n_num=len(numerical), cardinalities=cardinalities)
     sampler = MaskSampler(n_features=spec.n_features, mask_min_context_share=0.3, mask_max_context_share=0.4, mask_min_target_share=0.3, mask_max_target_share=0.4)
     context, targets = sampler.sample(6, size_generator=torch.Generator().manual_seed(0), index_generator=torch.Generator().manual_seed(1))
-    weights = dict(missing_share=0.2, variance_weight=1.0, covariance_weight=0.04, bin_prediction_weight=1.0)
+    weights = dict(missing_share=0.2, variance_weight=1.0, covariance_weight=0.04)
     loss = jepa_loss(
         student, target, x_num, x_cat, context, targets, target_norm="batch",
         missing_generator=torch.Generator().manual_seed(2), **(weights if extra_terms else {}),

@@ -1,5 +1,5 @@
 """Tests of the objective's parts: context laid out by feature (MLP predictor), inputs hidden as
-missing during pretraining, the variance/covariance term and the quantile-bin auxiliary task."""
+missing during pretraining, and the variance/covariance term."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from conftest import make_mixed_frame
 from sklearn_tjepa.inference import pool_tokens
-from sklearn_tjepa.model import MLPPredictor, QuantileBinHead, place_by_feature
-from sklearn_tjepa.model.objective import bin_loss, hide_inputs, variance_covariance_loss
+from sklearn_tjepa.model import MLPPredictor, place_by_feature
+from sklearn_tjepa.model.objective import hide_inputs, variance_covariance_loss
 from sklearn_tjepa.training import loop
 
 # ---------------------------------------------------------------- context laid out by feature
@@ -181,63 +181,17 @@ def test_variance_covariance_ignores_the_order_of_the_context():
     torch.testing.assert_close(got, expected)
 
 
-# ---------------------------------------------------------------- quantile-bin task
-
-
-def _bin_head(edges=((0.0, 0.25, 0.5, 1.0), (0.0, 1.0), (0.0, 0.5, 1.0))):
-    torch.manual_seed(0)
-    # features 0, 2, 3 numerical (edges above), 1 categorical
-    return QuantileBinHead(d_model=8, n_features=4, numerical_positions=(0, 2, 3), bin_edges=edges)
-
-
-def test_bin_labels_are_the_quantile_bins():
-    head = _bin_head()
-    x_num = torch.tensor([[0.1, 0.3, 0.7], [0.3, 0.9, 0.2], [0.99, float("nan"), 0.5]])
-    targets = torch.tensor([[[0, 1, 2, 3]] * 3])  # P=1, B=3: every feature
-    labels = head.labels(x_num, targets, n_views=2)
-    expected = [[0, -100, 0, 1], [1, -100, 0, 0], [2, -100, -100, 1]]
-    assert labels.tolist() == expected * 2
-    edges = np.array([0.0, 0.25, 0.5, 1.0])
-    assert [int(np.searchsorted(edges[1:-1], v, side="right")) for v in (0.1, 0.3, 0.99)] == [0, 1, 2]
-
-
-def test_bin_logits_cover_each_features_bins_only():
-    head = _bin_head()
-    targets = torch.tensor([[[0, 2, 3, 1]] * 2])
-    logits = head(torch.randn(2, 4, 8), targets, n_views=1)
-    assert logits.shape == (2, 4, 3)
-    assert torch.isfinite(logits[:, 0]).all()  # 3 bins
-    assert torch.isfinite(logits[:, 1, :1]).all() and torch.isinf(logits[:, 1, 1:]).all()  # 1 bin
-    assert torch.isfinite(logits[:, 2, :2]).all() and torch.isinf(logits[:, 2, 2:]).all()  # 2 bins
-    labels = head.labels(torch.tensor([[0.1, 0.5, 0.7]] * 2), targets, n_views=1)
-    loss = bin_loss(logits, labels)
-    assert torch.isfinite(loss) and loss > 0
-
-
-def test_bin_loss_without_labelled_targets_is_zero():
-    assert bin_loss(torch.randn(2, 3, 4), torch.full((2, 3), -100)) == 0.0
-
-
-# ---------------------------------------------------------------- the estimator with every term
+# ---------------------------------------------------------------- the estimator with the optional terms
 
 
 @pytest.mark.parametrize("numerical_embedding", ["linear", "piecewise_linear"])
-def test_fit_with_every_term(make, numerical_embedding):
+def test_fit_with_the_variance_covariance_terms(make, numerical_embedding):
     frame = make_mixed_frame(n_rows=96)
-    est = make(
-        numerical_embedding=numerical_embedding, variance_weight=1.0, covariance_weight=0.04, bin_prediction_weight=0.5
-    ).fit(frame)
+    est = make(numerical_embedding=numerical_embedding, variance_weight=1.0, covariance_weight=0.04).fit(frame)
     assert all(np.isfinite(record["loss"]) for record in est.history_)
-    assert est.model_spec_.numerical_bin_edges is not None
     assert est.transform(frame).shape == (96, (1 + 6) * 8)
     plain = make(numerical_embedding=numerical_embedding).fit(frame)
     assert est.history_[0]["loss"] != plain.history_[0]["loss"]
-
-
-def test_bin_prediction_without_numerical_columns(make):
-    frame = make_mixed_frame(n_rows=96)[["colour", "city", "label"]]
-    est = make(bin_prediction_weight=1.0).fit(frame)
-    assert all(np.isfinite(record["loss"]) for record in est.history_)
 
 
 @pytest.mark.parametrize(
@@ -247,8 +201,7 @@ def test_bin_prediction_without_numerical_columns(make):
         (dict(missing_share=-0.1), ValueError, "missing_share"),
         (dict(variance_weight=-1.0), ValueError, "variance_weight"),
         (dict(covariance_weight=float("nan")), ValueError, "covariance_weight"),
-        (dict(bin_prediction_weight="1"), TypeError, "bin_prediction_weight"),
-        (dict(numerical_embedding="linear", bin_prediction_weight=1.0, numerical_bins=1), ValueError, "numerical_bins"),
+        (dict(variance_weight="1"), TypeError, "variance_weight"),
     ],
 )
 def test_invalid_objective_parameters(make, params, error, match):

@@ -11,7 +11,7 @@ from sklearn_tjepa.model.jepa import (
     make_target_encoder,
 )
 from sklearn_tjepa.model.masks import MaskSampler, mask_count_bounds, place_by_feature
-from sklearn_tjepa.model.objective import QuantileBinHead, jepa_loss, target_tokens
+from sklearn_tjepa.model.objective import jepa_loss, target_tokens
 from sklearn_tjepa.model.predictors import MLPPredictor, TransformerPredictor
 from sklearn_tjepa.model.tokenizer import FeatureTokenizer, sinusoidal_positions
 
@@ -21,7 +21,6 @@ __all__ = [
     "MLPPredictor",
     "MaskSampler",
     "ModelSpec",
-    "QuantileBinHead",
     "StudentOutput",
     "TabularEncoder",
     "TransformerBlock",

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from sklearn_tjepa.model.encoder import TabularEncoder
-from sklearn_tjepa.model.objective import QuantileBinHead
 from sklearn_tjepa.model.predictors import MLPPredictor, TransformerPredictor
 from sklearn_tjepa.model.tokenizer import FeatureTokenizer
 
@@ -35,8 +34,7 @@ class ModelSpec:
     Attributes named like a parameter of :class:`~sklearn_tjepa.TJEPATransformer` carry its
     value (the estimator fills them by name); ``numerical_positions``,
     ``categorical_positions`` and ``cardinalities`` come from the fitted preprocessing, and
-    ``numerical_bin_edges`` from the training data when ``numerical_embedding="piecewise_linear"``
-    or the quantile-bin objective (``bin_prediction_weight > 0``) needs them.
+    ``numerical_bin_edges`` from the training data when ``numerical_embedding="piecewise_linear"``.
     """
 
     numerical_positions: tuple[int, ...]
@@ -90,14 +88,10 @@ class StudentOutput(NamedTuple):
         Predicted target tokens, ``(P * V * B, n_trgt, d_model)``.
     encoded : Tensor
         The context encoder's output, ``(V * B, n_cls + n_ctx, d_model)``.
-    bin_logits : Tensor or None
-        Quantile-bin logits of the predicted tokens, ``(P * V * B, n_trgt, n_bins)``, when the
-        student has a bin head.
     """
 
     predicted: torch.Tensor
     encoded: torch.Tensor
-    bin_logits: torch.Tensor | None
 
 
 class JEPAStudent(nn.Module):
@@ -109,18 +103,15 @@ class JEPAStudent(nn.Module):
         The context encoder.
     predictor : TransformerPredictor or MLPPredictor
         Maps context tokens to predicted target tokens.
-    bin_head : QuantileBinHead or None, default=None
-        Classifies predicted numerical tokens into quantile bins (an auxiliary objective).
     """
 
-    def __init__(self, encoder: TabularEncoder, predictor: nn.Module, bin_head: QuantileBinHead | None = None):
+    def __init__(self, encoder: TabularEncoder, predictor: nn.Module):
         super().__init__()
         self.encoder = encoder
         self.predictor = predictor
-        self.bin_head = bin_head
 
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> StudentOutput:
-        """Encode the context views and predict the target tokens (and their bins).
+        """Encode the context views and predict the target tokens.
 
         Shape
         -----
@@ -129,18 +120,11 @@ class JEPAStudent(nn.Module):
         - output: see :class:`StudentOutput`
         """
         encoded = self.encoder(x_num, x_cat, context)
-        predicted = self.predictor(encoded, context, targets)
-        bin_logits = None if self.bin_head is None else self.bin_head(predicted, targets, context.shape[0])
-        return StudentOutput(predicted, encoded, bin_logits)
+        return StudentOutput(self.predictor(encoded, context, targets), encoded)
 
 
-def build_student(spec: ModelSpec, *, bin_head: bool = False) -> JEPAStudent:
-    """Build context encoder, predictor and, with ``bin_head``, a :class:`QuantileBinHead`.
-
-    The bin head needs ``spec.numerical_bin_edges``; a table without numerical columns gets
-    none. Uses the global torch RNG (seed it first); the encoder and predictor are drawn first,
-    so their initial weights do not depend on ``bin_head``.
-    """
+def build_student(spec: ModelSpec) -> JEPAStudent:
+    """Build context encoder and predictor (uses the global torch RNG: seed it first)."""
     encoder = build_encoder(spec)
     if spec.predictor == "transformer":
         predictor = _build(
@@ -153,15 +137,7 @@ def build_student(spec: ModelSpec, *, bin_head: bool = False) -> JEPAStudent:
         )
     else:
         predictor = _build(MLPPredictor, spec, n_features=spec.n_features, hidden_dim=spec.predictor_d_model)
-    head = None
-    if bin_head and spec.numerical_bin_edges is not None:
-        head = QuantileBinHead(
-            d_model=spec.d_model,
-            n_features=spec.n_features,
-            numerical_positions=spec.numerical_positions,
-            bin_edges=spec.numerical_bin_edges,
-        )
-    return JEPAStudent(encoder, predictor, head)
+    return JEPAStudent(encoder, predictor)
 
 
 def encoder_state(encoder: TabularEncoder, *, copy: bool = False) -> dict[str, torch.Tensor]:

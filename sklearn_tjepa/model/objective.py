@@ -1,10 +1,9 @@
 """The T-JEPA objective: targets from the EMA target encoder, and the loss of one batch.
 
 The training loop samples the masks and calls :func:`jepa_loss`; everything the loss is made of
-lives here: the prediction loss, the inputs hidden as missing from the student, the
-variance/covariance term on the context encoder's tokens and the quantile-bin auxiliary task
-(with its head, :class:`QuantileBinHead`). :func:`jepa_loss` is the one place where the terms
-of the objective are combined.
+lives here: the prediction loss, the inputs hidden as missing from the student and the
+variance/covariance term on the context encoder's tokens. :func:`jepa_loss` is the one place
+where the terms of the objective are combined.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from torch import nn
 
 from sklearn_tjepa.model.encoder import TabularEncoder
 from sklearn_tjepa.model.masks import place_by_feature
-from sklearn_tjepa.model.predictors import _pair_views_with_targets
 
 __all__ = [
     "TARGET_NORMS",
@@ -23,8 +21,6 @@ __all__ = [
     "prediction_loss",
     "hide_inputs",
     "variance_covariance_loss",
-    "QuantileBinHead",
-    "bin_loss",
     "jepa_loss",
 ]
 
@@ -176,101 +172,6 @@ def variance_covariance_loss(
     return variance_term[used].mean(), (off_diagonal / width)[used].mean()
 
 
-class QuantileBinHead(nn.Module):
-    """Classify each predicted numerical target token into its feature's quantile bin.
-
-    An auxiliary pretext task (binning as in Lee et al., ICML 2024): from the predictor's output
-    for a masked numerical feature, predict which of that feature's quantile bins (the bins of the
-    piecewise-linear embedding, computed on the training rows) its value falls in. One linear
-    classifier per numerical feature; bins a feature does not have get ``-inf`` logits.
-
-    Parameters
-    ----------
-    d_model : int
-        Width of the predicted tokens.
-    n_features : int
-        Number of feature tokens ``D``.
-    numerical_positions : sequence of int
-        Feature index of each numerical column (input column order).
-    bin_edges : sequence of sequence of float
-        Bin edges of each numerical column, at least two each.
-    """
-
-    def __init__(self, *, d_model: int, n_features: int, numerical_positions, bin_edges):
-        super().__init__()
-        n_bins = [len(edges) - 1 for edges in bin_edges]
-        width = max(n_bins)
-        inner = torch.full((len(bin_edges), max(width - 1, 1)), float("inf"))
-        for column, edges in enumerate(bin_edges):
-            inner[column, : len(edges) - 2] = torch.tensor(edges[1:-1], dtype=torch.float32)
-        column_of = torch.full((n_features,), -1, dtype=torch.long)
-        column_of[torch.as_tensor(list(numerical_positions), dtype=torch.long)] = torch.arange(len(bin_edges))
-        self.register_buffer("inner_edges", inner, persistent=False)
-        self.register_buffer("column_of_feature", column_of, persistent=False)
-        self.register_buffer("absent_bin", torch.arange(width) >= torch.tensor(n_bins).unsqueeze(1), persistent=False)
-        bound = d_model**-0.5
-        self.weight = nn.Parameter(torch.empty(len(bin_edges), d_model, width).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.zeros(len(bin_edges), width))
-
-    def forward(self, predicted: torch.Tensor, targets: torch.Tensor, n_views: int) -> torch.Tensor:
-        """Bin logits of each predicted token (those of categorical features are meaningless).
-
-        Parameters
-        ----------
-        predicted : Tensor
-            The predictor's output.
-        targets : LongTensor
-            Target feature indices.
-        n_views : int
-            Number of context views ``V``.
-
-        Shape
-        -----
-        - predicted: ``(P * V * B, n_trgt, d_model)``, targets: ``(P, B, n_trgt)``
-        - output: ``(P * V * B, n_trgt, n_bins)``
-        """
-        column = self.column_of_feature[_pair_views_with_targets(n_views, targets)].clamp(min=0)
-        every_column = torch.einsum("ntd,cdk->ntck", predicted, self.weight) + self.bias
-        index = column.view(*column.shape, 1, 1).expand(-1, -1, 1, every_column.shape[-1])
-        logits = torch.gather(every_column, 2, index).squeeze(2)
-        return logits.masked_fill(self.absent_bin[column], float("-inf"))
-
-    def labels(self, x_num: torch.Tensor, targets: torch.Tensor, n_views: int) -> torch.Tensor:
-        """The bin of each target's true value; -100 (ignored) for categorical or missing values.
-
-        Parameters
-        ----------
-        x_num : Tensor
-            The batch's scaled numerical values (before any were hidden from the student).
-        targets : LongTensor
-            Target feature indices.
-        n_views : int
-            Number of context views ``V``.
-
-        Shape
-        -----
-        - x_num: ``(B, n_numerical)``, targets: ``(P, B, n_trgt)``
-        - output: ``(P * V * B, n_trgt)``, rows ordered like the predictions
-        """
-        bins = (x_num.unsqueeze(-1) >= self.inner_edges).sum(dim=-1)
-        bins = bins.masked_fill(torch.isnan(x_num), -100).repeat(targets.shape[0] * n_views, 1)
-        column = self.column_of_feature[_pair_views_with_targets(n_views, targets)]
-        label = torch.gather(bins, 1, column.clamp(min=0))
-        return label.masked_fill(column < 0, -100)
-
-
-def bin_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the bin logits, averaged over the labelled targets (0 when there are none).
-
-    Shape
-    -----
-    - logits: ``(N, n_trgt, n_bins)``, labels: ``(N, n_trgt)`` with -100 where ignored
-    - output: ``()``
-    """
-    total = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100, reduction="sum")
-    return total / (labels >= 0).sum().clamp(min=1)
-
-
 def jepa_loss(
     student: nn.Module,
     target_encoder: TabularEncoder,
@@ -284,7 +185,6 @@ def jepa_loss(
     missing_generator: torch.Generator | None = None,
     variance_weight: float = 0.0,
     covariance_weight: float = 0.0,
-    bin_prediction_weight: float = 0.0,
 ) -> torch.Tensor:
     """The training objective of one batch under given masks.
 
@@ -293,9 +193,7 @@ def jepa_loss(
     (:func:`prediction_loss`). The targets always come from the complete rows; with
     ``missing_share > 0`` the student sees the rows with a random share of values hidden as
     missing (:func:`hide_inputs`). Optional terms, each with its weight: VICReg's variance and
-    covariance terms on the context encoder's tokens (:func:`variance_covariance_loss`), and the
-    cross-entropy of the quantile bins of the numerical targets (:class:`QuantileBinHead`, which
-    the student holds when ``bin_prediction_weight > 0`` and the table has numerical columns).
+    covariance terms on the context encoder's tokens (:func:`variance_covariance_loss`).
 
     Parameters
     ----------
@@ -315,8 +213,6 @@ def jepa_loss(
         Generator on the batch's device for the hidden values; needed when ``missing_share > 0``.
     variance_weight, covariance_weight : float, default=0.0
         Weights of the variance and covariance terms.
-    bin_prediction_weight : float, default=0.0
-        Weight of the quantile-bin cross-entropy.
 
     Returns
     -------
@@ -339,7 +235,4 @@ def jepa_loss(
     if variance_weight > 0 or covariance_weight > 0:
         variance, covariance = variance_covariance_loss(output.encoded, context, target_encoder.tokenizer.n_features)
         loss = loss + variance_weight * variance + covariance_weight * covariance
-    if bin_prediction_weight > 0 and output.bin_logits is not None:
-        head = getattr(student, "module", student).bin_head
-        loss = loss + bin_prediction_weight * bin_loss(output.bin_logits, head.labels(x_num, targets, n_views))
     return loss

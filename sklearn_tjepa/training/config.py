@@ -48,7 +48,6 @@ class TrainConfig:
     missing_share: float
     variance_weight: float
     covariance_weight: float
-    bin_prediction_weight: float
     mask_min_context_share: float
     mask_max_context_share: float
     mask_min_target_share: float

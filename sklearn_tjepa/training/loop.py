@@ -94,7 +94,6 @@ def _batch_loss(student, target_encoder, sampler, config, x_num, x_cat, generato
             missing_generator=generators[2],
             variance_weight=config.variance_weight,
             covariance_weight=config.covariance_weight,
-            bin_prediction_weight=config.bin_prediction_weight,
         )
 
 
@@ -108,7 +107,7 @@ class _Run:
         self.streams = RandomStreams(config.seed)
         self.sampler = MaskSampler.from_config(spec.n_features, config)
         with seeded_torch(self.streams.seed("init"), device):
-            self.raw_student = build_student(spec, bin_head=config.bin_prediction_weight > 0).to(device)
+            self.raw_student = build_student(spec).to(device)
         self.target_encoder = make_target_encoder(self.raw_student.encoder)
         self.student = self.raw_student
         if world_size > 1:
