@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.inference import embed
 from sklearn_tjepa.model.jepa import ModelSpec, encoder_state, load_encoder
 from sklearn_tjepa.model.masks import MaskSampler
@@ -235,6 +236,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     >>> tjepa.fit_transform(X).shape
     (64, 8)
     """
+
+    # The HTML repr's documentation link goes to this package's API reference.
+    _doc_link_module = DOC_LINK_MODULE
+    _doc_link_template = DOC_LINK_TEMPLATE
+    _doc_link_url_param_generator = doc_link_url_params
 
     def __init__(
         self,

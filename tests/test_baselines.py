@@ -47,15 +47,6 @@ GBDT_LIBRARIES = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a busy 2-core machine two OpenMP threads are 10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _slice(file_name, n_train, n_test):
     path = DATA_DIR / file_name
     if not path.is_file():

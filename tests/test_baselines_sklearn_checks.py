@@ -1,7 +1,6 @@
 """scikit-learn's estimator checks on the skorch-wrapped deep baselines (tiny settings)."""
 
 import pytest
-import torch
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     parametrize_with_checks,
@@ -45,15 +44,6 @@ ESTIMATORS = [
     AutoIntClassifier(n_blocks=1, d_token=8, attention_dropout=0.0, **_COMMON),
     AutoIntRegressor(n_blocks=1, d_token=8, attention_dropout=0.0, **_COMMON),
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a busy 2-core machine two OpenMP threads are 10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _expected_failed_checks(estimator):

@@ -18,14 +18,6 @@ TINY_TJEPA = dict(d_model=8, n_layers=1, n_heads=2, ffn_dim=16, predictor_d_mode
                   max_epochs=2, batch_size=32, device="cpu", random_state=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def problem():
     rng = np.random.default_rng(0)

@@ -9,6 +9,7 @@ import sklearn_tjepa
 import sklearn_tjepa.baselines
 import sklearn_tjepa.callbacks
 import sklearn_tjepa.plotting
+import sklearn_tjepa.tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -27,7 +28,7 @@ def _documented_names() -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    [sklearn_tjepa, sklearn_tjepa.baselines, sklearn_tjepa.callbacks, sklearn_tjepa.plotting],
+    [sklearn_tjepa, sklearn_tjepa.baselines, sklearn_tjepa.callbacks, sklearn_tjepa.plotting, sklearn_tjepa.tracking],
     ids=lambda m: m.__name__,
 )
 def test_every_public_name_has_a_reference_page(module):

@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.preprocessing import TablePreprocessor
 from sklearn_tjepa.validation import (
@@ -129,6 +130,11 @@ def _fit_booster(library, model, X, y, X_val, y_val, *, rounds, cat_columns):
 
 class _GBDTBase(BaseEstimator):
     """Shared fit logic of :class:`GBDTClassifier` and :class:`GBDTRegressor`."""
+
+    # The HTML repr's documentation link goes to this package's API reference.
+    _doc_link_module = DOC_LINK_MODULE
+    _doc_link_template = DOC_LINK_TEMPLATE
+    _doc_link_url_param_generator = doc_link_url_params
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.baselines.features import TokenReduction
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
@@ -58,6 +59,10 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
     _no_weight_decay: tuple[str, ...] = ()
     # Smallest batch a training step accepts (2 where BatchNorm is used).
     _min_batch_size = 1
+    # The HTML repr's documentation link goes to this package's API reference.
+    _doc_link_module = DOC_LINK_MODULE
+    _doc_link_template = DOC_LINK_TEMPLATE
+    _doc_link_url_param_generator = doc_link_url_params
 
     def __init__(
         self,

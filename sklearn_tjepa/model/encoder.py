@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
+from sklearn_tjepa.model.attention import attention
+from sklearn_tjepa.model.dropout import SparseDropout
 from sklearn_tjepa.model.tokenizer import FeatureTokenizer
 
 __all__ = ["TransformerBlock", "TransformerStack", "TabularEncoder", "ACTIVATIONS", "NORMS"]
@@ -26,7 +28,8 @@ class TransformerBlock(nn.Module):
     ffn_dim : int
         Hidden width of the feed-forward network.
     dropout : float
-        Dropout on attention weights, feed-forward hidden units and residual branches.
+        Dropout on attention weights, feed-forward hidden units and residual branches (drawn
+        sparsely on CPUs, see :mod:`sklearn_tjepa.model.dropout` and :mod:`~sklearn_tjepa.model.attention`).
     activation : str
         Feed-forward activation, a key of ``ACTIVATIONS``.
     norm : {"pre", "post"}
@@ -45,17 +48,17 @@ class TransformerBlock(nn.Module):
         self.ffn = nn.Sequential(
             nn.Linear(d_model, ffn_dim),
             ACTIVATIONS[activation](),
-            nn.Dropout(dropout),
+            SparseDropout(dropout),
             nn.Linear(ffn_dim, d_model),
         )
-        self.residual_dropout = nn.Dropout(dropout)
+        self.residual_dropout = SparseDropout(dropout)
 
     def _attention(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, width = x.shape
         q, k, v = (
             self.qkv(x).view(batch, length, 3, self.n_heads, width // self.n_heads).permute(2, 0, 3, 1, 4)
         )
-        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        attended = attention(q, k, v, dropout=self.dropout if self.training else 0.0)
         return self.out(attended.transpose(1, 2).reshape(batch, length, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,11 +78,22 @@ class TransformerBlock(nn.Module):
 class TransformerStack(nn.Module):
     """``n_layers`` transformer blocks followed by a final LayerNorm.
 
-    Parameters are those of :class:`TransformerBlock` plus ``n_layers``.
+    Parameters are those of :class:`TransformerBlock` plus ``n_layers`` and ``recompute``.
+
+    Parameters
+    ----------
+    recompute : bool, default=False
+        In training with gradients, keep only each block's input for the backward pass and
+        recompute the block there (activation checkpointing; dropout draws are replayed, so
+        results are unchanged). Memory then no longer grows with the activations of every
+        layer, for about one more forward pass of time.
     """
 
-    def __init__(self, *, n_layers: int, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
+    def __init__(
+        self, *, n_layers: int, d_model: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str, recompute: bool = False
+    ):
         super().__init__()
+        self.recompute = recompute
         self.blocks = nn.ModuleList(
             TransformerBlock(
                 d_model=d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm
@@ -95,8 +109,9 @@ class TransformerStack(nn.Module):
         -----
         ``(B, L, d_model) -> (B, L, d_model)``
         """
+        recompute = self.recompute and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            x = block(x)
+            x = checkpoint(block, x, use_reentrant=False) if recompute else block(x)
         return self.norm(x)
 
 
@@ -109,14 +124,19 @@ class TabularEncoder(nn.Module):
         Turns ``(x_num, x_cat)`` into ``n_cls_tokens + D`` tokens.
     n_layers, n_heads, ffn_dim, dropout, activation, norm
         See :class:`TransformerBlock`.
+    recompute : bool, default=False
+        Activation checkpointing, see :class:`TransformerStack`.
     """
 
-    def __init__(self, *, tokenizer: FeatureTokenizer, n_layers: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
+    def __init__(
+        self, *, tokenizer: FeatureTokenizer, n_layers: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str, recompute: bool = False
+    ):
         super().__init__()
         self.tokenizer = tokenizer
         d_model = tokenizer.cls.shape[1]
         self.transformer = TransformerStack(
-            n_layers=n_layers, d_model=d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm
+            n_layers=n_layers, d_model=d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm,
+            recompute=recompute,
         )
 
     @property

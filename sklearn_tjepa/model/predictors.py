@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sklearn_tjepa.model.dropout import SparseDropout
 from sklearn_tjepa.model.encoder import ACTIVATIONS, TransformerStack
 from sklearn_tjepa.model.masks import place_by_feature
 from sklearn_tjepa.model.tokenizer import sinusoidal_positions
@@ -45,9 +46,13 @@ class TransformerPredictor(nn.Module):
         Width inside the predictor.
     n_layers, n_heads, ffn_dim, dropout, activation, norm
         Transformer settings of the predictor (see :class:`~sklearn_tjepa.model.encoder.TransformerBlock`).
+    recompute : bool, default=False
+        Activation checkpointing (see :class:`~sklearn_tjepa.model.encoder.TransformerStack`).
     """
 
-    def __init__(self, *, d_model: int, n_features: int, n_cls_tokens: int, predictor_d_model: int, n_layers: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str):
+    def __init__(
+        self, *, d_model: int, n_features: int, n_cls_tokens: int, predictor_d_model: int, n_layers: int, n_heads: int, ffn_dim: int, dropout: float, activation: str, norm: str, recompute: bool = False
+    ):
         super().__init__()
         self.n_cls_tokens = n_cls_tokens
         self.embed = nn.Linear(d_model, predictor_d_model)
@@ -56,7 +61,8 @@ class TransformerPredictor(nn.Module):
             "positions", sinusoidal_positions(n_cls_tokens + n_features, predictor_d_model), persistent=False
         )
         self.transformer = TransformerStack(
-            n_layers=n_layers, d_model=predictor_d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm
+            n_layers=n_layers, d_model=predictor_d_model, n_heads=n_heads, ffn_dim=ffn_dim, dropout=dropout, activation=activation, norm=norm,
+            recompute=recompute,
         )
         self.project = nn.Linear(predictor_d_model, d_model)
 
@@ -92,9 +98,13 @@ class TransformerPredictor(nn.Module):
             [x[:, :n_cls] + self.positions[:n_cls], x[:, n_cls:] + self.positions[n_cls + context.reshape(n_views * batch, -1)]],
             dim=1,
         )
-        x = x.repeat(n_preds, 1, 1)
         mask_tokens = self.mask_token + self.positions[n_cls + _pair_views_with_targets(n_views, targets)]
-        x = self.transformer(torch.cat([x, mask_tokens], dim=1))
+        # one copy: the context of every view, broadcast over the P target sets, then their mask tokens
+        rows, width = n_views * batch, x.shape[-1]
+        x = torch.cat(
+            [x.unsqueeze(0).expand(n_preds, -1, -1, -1), mask_tokens.view(n_preds, rows, n_trgt, width)], dim=2
+        ).view(n_preds * rows, -1, width)
+        x = self.transformer(x)
         return self.project(x[:, -n_trgt:])
 
 
@@ -131,7 +141,7 @@ class MLPPredictor(nn.Module):
         in_dim = (n_cls_tokens + n_features) * d_model + n_features
         self.weight_in = nn.Parameter(torch.empty(n_features, in_dim, hidden_dim).uniform_(-(in_dim**-0.5), in_dim**-0.5))
         self.bias_in = nn.Parameter(torch.zeros(n_features, hidden_dim))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = SparseDropout(dropout)
         self.norm = nn.LayerNorm(hidden_dim)
         self.activation = ACTIVATIONS[activation]()
         self.weight_out = nn.Parameter(torch.empty(n_features, hidden_dim, d_model).uniform_(-(hidden_dim**-0.5), hidden_dim**-0.5))
