@@ -135,6 +135,16 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Normalisation of the target tokens: over each token's dimensions (``"layer"``, as
         I-JEPA), per feature and dimension across the batch's rows (``"batch"``: the loss then
         measures the row-to-row part of the targets only), or none (the T-JEPA reference).
+    missing_share : float, default=0.05
+        Share of the input values, in ``[0, 1)``, that pretraining hides from the context
+        encoder as missing (NaN, or the missing/unknown category), drawn afresh for every batch;
+        the targets always come from the complete rows. It trains the missing-value embeddings
+        that ``transform`` uses for NaN and unseen categories, which otherwise stay at their
+        random initial values when the training data has no missing values. 0 disables it.
+    variance_weight, covariance_weight : float, default=0.0, 0.0
+        Weights of VICReg's variance term (each dimension's standard deviation across rows kept
+        at 1 or more) and covariance term (off-diagonal covariances pushed to 0) on the context
+        encoder's tokens, per token position (Bardes et al., 2022). 0 disables each.
     max_epochs : int, default=6
         Pretraining epochs; 0 keeps the encoder as initialised (an untrained baseline).
     batch_size : int, default=256
@@ -295,6 +305,9 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         n_target_sets=4,
         n_context_sets=1,
         target_norm="batch",
+        missing_share=0.05,
+        variance_weight=0.0,
+        covariance_weight=0.0,
         max_epochs=6,
         batch_size=256,
         lr=1e-3,
@@ -352,6 +365,9 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.n_target_sets = n_target_sets
         self.n_context_sets = n_context_sets
         self.target_norm = target_norm
+        self.missing_share = missing_share
+        self.variance_weight = variance_weight
+        self.covariance_weight = covariance_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -405,7 +421,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             ).fit(frame)
         return self.preprocessor_.transform(frame)
 
-    def _model_spec(self, params: dict, table: EncodedTable, sampler: MaskSampler) -> ModelSpec:
+    def _model_spec(self, params: dict, table: EncodedTable) -> ModelSpec:
         edges = None
         if self.numerical_embedding == "piecewise_linear" and table.x_num.shape[1]:
             edges = _piecewise_linear_bins(table.x_num, self.numerical_bins)
@@ -416,7 +432,6 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             numerical_positions=tuple(int(i) for i in preprocessor.numerical_positions_),
             categorical_positions=tuple(int(i) for i in preprocessor.categorical_positions_),
             cardinalities=tuple(int(c) for c in preprocessor.cardinalities_),
-            max_context_size=sampler.max_context_size,
             numerical_bin_edges=edges,
         )
 
@@ -485,11 +500,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             check_consistent_length(X, y)
         if len(table) < 2:
             raise ValueError(f"T-JEPA needs at least 2 rows to train, got n_samples={len(table)}")
-        sampler = MaskSampler.from_config(self.n_features_in_, self)
+        MaskSampler.from_config(self.n_features_in_, self)  # the mask shares must fit the features
         device = resolve_device(self.device)
         seed = self._seed()
         train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
-        self.model_spec_ = self._model_spec(params, train_table, sampler)
+        self.model_spec_ = self._model_spec(params, train_table)
         config = from_params(TrainConfig, params, seed=seed, patience=self.patience if self.early_stopping else None)
         options = from_params(RunOptions, params)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)

@@ -70,7 +70,7 @@ def row_indices(est, X, batches):
 
 
 def tiny_spec(
-    numerical=(0, 2, 3), categorical=(1, 4), cardinalities=(4, 3), max_context_size=2, numerical_bin_edges=None, **overrides
+    numerical=(0, 2, 3), categorical=(1, 4), cardinalities=(4, 3), numerical_bin_edges=None, **overrides
 ):
     """The ModelSpec of a tiny estimator (``TINY_PARAMS``, linear numerical embedding) for a table
     with the given numerical and categorical column positions; ``overrides`` are parameters."""
@@ -81,7 +81,6 @@ def tiny_spec(
         numerical_positions=tuple(numerical),
         categorical_positions=tuple(categorical),
         cardinalities=tuple(cardinalities),
-        max_context_size=max_context_size,
         numerical_bin_edges=numerical_bin_edges,
     )
 

@@ -65,7 +65,7 @@ def test_mask_properties(kwargs, batch, seed):
     # sizes within the bounds, and everything fits into D features
     ctx_low, ctx_high = sampler.context_bounds
     trgt_low, trgt_high = sampler.target_bounds
-    assert ctx_low <= n_ctx <= ctx_high and n_ctx <= sampler.max_context_size
+    assert ctx_low <= n_ctx <= ctx_high
     assert trgt_low <= n_trgt <= trgt_high
     assert V * n_ctx + n_trgt <= D
     # only feature indices: the CLS token is never drawn

@@ -15,6 +15,7 @@ from sklearn_tjepa.model import (
     build_encoder,
     build_student,
     ema_update,
+    jepa_loss,
     make_target_encoder,
     sinusoidal_positions,
     target_tokens,
@@ -199,7 +200,7 @@ def test_predictor_output_shape(predictor, n_context_sets, n_target_sets, n_cls)
     )
     spec = tiny_spec(
         numerical=tuple(range(0, D, 2)), categorical=tuple(range(1, D, 2)), cardinalities=(3, 3, 3, 3),
-        predictor=predictor, n_cls_tokens=n_cls, max_context_size=sampler.max_context_size,
+        predictor=predictor, n_cls_tokens=n_cls,
     )
     torch.manual_seed(0)
     student = build_student(spec)
@@ -208,7 +209,7 @@ def test_predictor_output_shape(predictor, n_context_sets, n_target_sets, n_cls)
     size_gen, index_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
     context, targets = sampler.sample(5, size_generator=size_gen, index_generator=index_gen)
     n_trgt = targets.shape[2]
-    predicted = student(x_num, x_cat, context, targets)
+    predicted = student(x_num, x_cat, context, targets).predicted
     expected = target_tokens(target, x_num, x_cat, targets, n_views=n_context_sets, norm="layer")
     assert predicted.shape == expected.shape == (n_target_sets * n_context_sets * 5, n_trgt, 8)
     loss = F.mse_loss(predicted, expected)
@@ -222,7 +223,7 @@ def test_mlp_predictor_varying_context_size():
     torch.manual_seed(0)
     D, max_ctx = 6, 4
     predictor = MLPPredictor(
-        d_model=8, n_features=D, n_cls_tokens=1, max_context_size=max_ctx, hidden_dim=8, dropout=0.0, activation="gelu"
+        d_model=8, n_features=D, n_cls_tokens=1, hidden_dim=8, dropout=0.0, activation="gelu"
     )
     for n_ctx in range(1, max_ctx + 1):
         for n_views in (1, 2):
@@ -239,7 +240,7 @@ def test_mlp_predictor_is_one_mlp_per_feature():
     feature predicted in two slots gives the same vector."""
     torch.manual_seed(0)
     predictor = MLPPredictor(
-        d_model=8, n_features=5, n_cls_tokens=1, max_context_size=2, hidden_dim=8, dropout=0.0, activation="gelu"
+        d_model=8, n_features=5, n_cls_tokens=1, hidden_dim=8, dropout=0.0, activation="gelu"
     )
     encoded = torch.randn(2, 3, 8)
     context = torch.zeros(1, 2, 2, dtype=torch.long)
@@ -357,15 +358,23 @@ def test_richer_numerical_embeddings(embedding):
     [((0, 1, 2), (), ()), ((), (0, 1), (4, 3)), ((0, 2, 3), (1, 4), (4, 3))],
     ids=["numerical-only", "categorical-only", "mixed"],
 )
-def test_every_student_parameter_gets_a_gradient(numerical, categorical, cardinalities):
+@pytest.mark.parametrize("extra_terms", [False, True], ids=["prediction-only", "every-term"])
+def test_every_student_parameter_gets_a_gradient(numerical, categorical, cardinalities, extra_terms):
     """DistributedDataParallel (without find_unused_parameters) needs every parameter in every step:
-    a table without categorical (or numerical) columns must not create unused embedding tables."""
+    a table without categorical (or numerical) columns must not create unused embedding tables,
+    with or without the optional terms of the objective."""
     spec = tiny_spec(numerical=numerical, categorical=categorical, cardinalities=cardinalities)
     torch.manual_seed(0)
     student = build_student(spec)
+    target = make_target_encoder(student.encoder)
     x_num, x_cat = _batch(n_num=len(numerical), cardinalities=cardinalities)
     sampler = MaskSampler(n_features=spec.n_features, mask_min_context_share=0.3, mask_max_context_share=0.4, mask_min_target_share=0.3, mask_max_target_share=0.4)
     context, targets = sampler.sample(6, size_generator=torch.Generator().manual_seed(0), index_generator=torch.Generator().manual_seed(1))
-    student(x_num, x_cat, context, targets).sum().backward()
+    weights = dict(missing_share=0.2, variance_weight=1.0, covariance_weight=0.04)
+    loss = jepa_loss(
+        student, target, x_num, x_cat, context, targets, target_norm="batch",
+        missing_generator=torch.Generator().manual_seed(2), **(weights if extra_terms else {}),
+    )
+    loss.backward()
     missing = [name for name, p in student.named_parameters() if p.grad is None]
     assert missing == []

@@ -27,7 +27,7 @@ from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
 # ---------------------------------------------------------------- settings
 
 #: Fields that fit derives from the data or random_state rather than from a parameter.
-DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalities", "max_context_size", "numerical_bin_edges"}
+DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalities", "numerical_bin_edges"}
 #: Parameters that fit uses itself (preprocessing, device, launch, split, callbacks, seed).
 USED_BY_FIT = {
     "categorical_features", "numerical_scaling", "numerical_bins", "device", "backend", "n_procs", "n_nodes",

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import inspect
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -16,6 +17,7 @@ from sklearn_tjepa.model.tokenizer import FeatureTokenizer
 
 __all__ = [
     "ModelSpec",
+    "StudentOutput",
     "JEPAStudent",
     "build_encoder",
     "build_student",
@@ -31,9 +33,8 @@ class ModelSpec:
 
     Attributes named like a parameter of :class:`~sklearn_tjepa.TJEPATransformer` carry its
     value (the estimator fills them by name); ``numerical_positions``,
-    ``categorical_positions`` and ``cardinalities`` come from the fitted preprocessing,
-    ``max_context_size`` from the mask sampler, and ``numerical_bin_edges`` from the training
-    data when ``numerical_embedding="piecewise_linear"``.
+    ``categorical_positions`` and ``cardinalities`` come from the fitted preprocessing, and
+    ``numerical_bin_edges`` from the training data when ``numerical_embedding="piecewise_linear"``.
     """
 
     numerical_positions: tuple[int, ...]
@@ -55,7 +56,6 @@ class ModelSpec:
     predictor_n_layers: int
     predictor_n_heads: int
     predictor_ffn_dim: int
-    max_context_size: int
     numerical_bin_edges: tuple[tuple[float, ...], ...] | None = None
 
     @property
@@ -79,6 +79,21 @@ def build_encoder(spec: ModelSpec) -> TabularEncoder:
     return _build(TabularEncoder, spec, tokenizer=_build(FeatureTokenizer, spec, numerical_bins=bins))
 
 
+class StudentOutput(NamedTuple):
+    """What the student computes for the objective (:func:`~sklearn_tjepa.model.jepa_loss`).
+
+    Attributes
+    ----------
+    predicted : Tensor
+        Predicted target tokens, ``(P * V * B, n_trgt, d_model)``.
+    encoded : Tensor
+        The context encoder's output, ``(V * B, n_cls + n_ctx, d_model)``.
+    """
+
+    predicted: torch.Tensor
+    encoded: torch.Tensor
+
+
 class JEPAStudent(nn.Module):
     """The trainable half of T-JEPA: context encoder followed by the predictor.
 
@@ -95,16 +110,17 @@ class JEPAStudent(nn.Module):
         self.encoder = encoder
         self.predictor = predictor
 
-    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> StudentOutput:
         """Encode the context views and predict the target tokens.
 
         Shape
         -----
         - x_num: ``(B, n_numerical)``, x_cat: ``(B, n_categorical)``
         - context: ``(V, B, n_ctx)``, targets: ``(P, B, n_trgt)``
-        - output: ``(P * V * B, n_trgt, d_model)``
+        - output: see :class:`StudentOutput`
         """
-        return self.predictor(self.encoder(x_num, x_cat, context), context, targets)
+        encoded = self.encoder(x_num, x_cat, context)
+        return StudentOutput(self.predictor(encoded, context, targets), encoded)
 
 
 def build_student(spec: ModelSpec) -> JEPAStudent:

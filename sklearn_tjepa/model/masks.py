@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["MaskSampler", "mask_count_bounds"]
+__all__ = ["MaskSampler", "mask_count_bounds", "place_by_feature"]
 
 
 def mask_count_bounds(n_features: int, min_share: float, max_share: float) -> tuple[int, int]:
@@ -28,6 +28,39 @@ def mask_count_bounds(n_features: int, min_share: float, max_share: float) -> tu
     low = max(1, round(n_features * min_share))
     high = max(low, round(n_features * max_share))
     return low, high
+
+
+def place_by_feature(tokens: torch.Tensor, index: torch.Tensor, n_features: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Put each row's tokens in the slot of their feature index, zeros in the other slots.
+
+    The masks list a row's context features in random order; a module that reads tokens by
+    position (a flattening MLP, per-feature statistics) must see feature ``j`` in slot ``j``.
+
+    Parameters
+    ----------
+    tokens : Tensor
+        Tokens of the listed features, one row per (view, row) pair.
+    index : LongTensor
+        Feature index of each token, distinct within a row.
+    n_features : int
+        Number of feature slots ``D``.
+
+    Returns
+    -------
+    slots : Tensor
+        ``slots[r, index[r, k]] = tokens[r, k]``; zero where row ``r`` lists no token.
+    visible : Tensor
+        1.0 where a slot holds a token, 0.0 elsewhere (same dtype as ``tokens``).
+
+    Shape
+    -----
+    - tokens: ``(R, n, d)``, index: ``(R, n)``
+    - slots: ``(R, D, d)``, visible: ``(R, D)``
+    """
+    rows, _, width = tokens.shape
+    slots = tokens.new_zeros(rows, n_features, width).scatter(1, index.unsqueeze(-1).expand(-1, -1, width), tokens)
+    visible = tokens.new_zeros(rows, n_features).scatter(1, index, 1.0)
+    return slots, visible
 
 
 @dataclass(frozen=True)
@@ -113,13 +146,6 @@ class MaskSampler:
     def target_bounds(self) -> tuple[int, int]:
         """Inclusive range of the target size ``n_trgt``."""
         return mask_count_bounds(self.n_features, self.mask_min_target_share, self.mask_max_target_share)
-
-    @property
-    def max_context_size(self) -> int:
-        """The largest context size a batch can draw."""
-        ctx_low, ctx_high = self.context_bounds
-        trgt_low, _ = self.target_bounds
-        return min(ctx_high, (self.n_features - trgt_low) // self.n_context_sets)
 
     def sample_sizes(self, generator: torch.Generator) -> tuple[int, int]:
         """Draw ``(n_ctx, n_trgt)`` for one batch with a CPU generator."""

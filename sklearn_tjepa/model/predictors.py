@@ -12,6 +12,7 @@ from torch import nn
 
 from sklearn_tjepa.model.dropout import SparseDropout
 from sklearn_tjepa.model.encoder import ACTIVATIONS, TransformerStack
+from sklearn_tjepa.model.masks import place_by_feature
 from sklearn_tjepa.model.tokenizer import sinusoidal_positions
 
 __all__ = ["TransformerPredictor", "MLPPredictor", "PREDICTORS"]
@@ -108,11 +109,14 @@ class TransformerPredictor(nn.Module):
 
 
 class MLPPredictor(nn.Module):
-    """Predict every feature token from the flattened context with one MLP per feature position.
+    """Predict every feature token from the context, laid out by feature, with one MLP per feature.
 
-    Each MLP is ``Linear -> Dropout -> LayerNorm -> activation -> Linear``; all ``D`` of them run as
-    one batched matmul over stacked weights, and the target positions are then gathered. Context
-    sequences shorter than ``max_context_size`` are zero-padded.
+    The input of every MLP is the CLS tokens, then ``D`` slots of width ``d_model`` where slot
+    ``j`` holds the context token of feature ``j`` (zeros when feature ``j`` is not in the
+    context), then a ``D``-wide indicator of the visible features. Each input weight therefore
+    always reads the same feature, whatever order the masks list the context in. Each MLP is
+    ``Linear -> Dropout -> LayerNorm -> activation -> Linear``; all ``D`` of them run as one
+    batched matmul over stacked weights, and the target positions are then gathered.
 
     Parameters
     ----------
@@ -122,8 +126,6 @@ class MLPPredictor(nn.Module):
         Number of feature tokens ``D``.
     n_cls_tokens : int
         CLS tokens at the front of every context sequence.
-    max_context_size : int
-        Largest number of context features a batch can have.
     hidden_dim : int
         Hidden width of each per-feature MLP.
     dropout : float
@@ -132,10 +134,11 @@ class MLPPredictor(nn.Module):
         A key of ``ACTIVATIONS``.
     """
 
-    def __init__(self, *, d_model: int, n_features: int, n_cls_tokens: int, max_context_size: int, hidden_dim: int, dropout: float, activation: str):
+    def __init__(self, *, d_model: int, n_features: int, n_cls_tokens: int, hidden_dim: int, dropout: float, activation: str):
         super().__init__()
-        self.max_tokens = n_cls_tokens + max_context_size
-        in_dim = self.max_tokens * d_model
+        self.n_features = n_features
+        self.n_cls_tokens = n_cls_tokens
+        in_dim = (n_cls_tokens + n_features) * d_model + n_features
         self.weight_in = nn.Parameter(torch.empty(n_features, in_dim, hidden_dim).uniform_(-(in_dim**-0.5), in_dim**-0.5))
         self.bias_in = nn.Parameter(torch.zeros(n_features, hidden_dim))
         self.dropout = SparseDropout(dropout)
@@ -154,11 +157,13 @@ class MLPPredictor(nn.Module):
         - targets: ``(P, B, n_trgt)``
         - output: ``(P * V * B, n_trgt, d_model)``
         """
-        n_views = context.shape[0]
+        n_views, batch, n_ctx = context.shape
         n_preds = targets.shape[0]
-        rows, length, width = encoded.shape
-        padded = nn.functional.pad(encoded, (0, 0, 0, self.max_tokens - length)).reshape(rows, -1)
-        hidden = torch.einsum("ri,fih->rfh", padded, self.weight_in) + self.bias_in
+        rows, _, width = encoded.shape
+        n_cls = self.n_cls_tokens
+        slots, visible = place_by_feature(encoded[:, n_cls:], context.reshape(rows, n_ctx), self.n_features)
+        inputs = torch.cat([encoded[:, :n_cls].reshape(rows, -1), slots.reshape(rows, -1), visible], dim=1)
+        hidden = torch.einsum("ri,fih->rfh", inputs, self.weight_in) + self.bias_in
         hidden = self.activation(self.norm(self.dropout(hidden)))
         every_feature = torch.einsum("rfh,fhd->rfd", hidden, self.weight_out) + self.bias_out
         index = _pair_views_with_targets(n_views, targets)

@@ -45,6 +45,9 @@ class TrainConfig:
     ema_horizon_scale: float
     grad_clip: float | None
     target_norm: str
+    missing_share: float
+    variance_weight: float
+    covariance_weight: float
     mask_min_context_share: float
     mask_max_context_share: float
     mask_min_target_share: float

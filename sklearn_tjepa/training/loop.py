@@ -89,11 +89,19 @@ def _data_fits_on_device(device: torch.device, n_bytes: int, mode: str) -> bool:
 
 
 def _batch_loss(student, target_encoder, sampler, config, x_num, x_cat, generators, device):
+    """``generators``: mask sizes (CPU), mask positions and hidden inputs (training device)."""
     context, targets = sampler.sample(
         max(x_num.shape[0], x_cat.shape[0]), size_generator=generators[0], index_generator=generators[1]
     )
     with autocast_for(device, config.precision):
-        return jepa_loss(student, target_encoder, x_num, x_cat, context, targets, target_norm=config.target_norm)
+        return jepa_loss(
+            student, target_encoder, x_num, x_cat, context, targets,
+            target_norm=config.target_norm,
+            missing_share=config.missing_share,
+            missing_generator=generators[2],
+            variance_weight=config.variance_weight,
+            covariance_weight=config.covariance_weight,
+        )
 
 
 class _Run:
@@ -117,6 +125,7 @@ class _Run:
         self.mask_generators = (
             self.streams.torch("mask_sizes"),
             self.streams.torch("mask_positions", device, rank=rank),
+            self.streams.torch("missing_inputs", device, rank=rank),
         )
         self.history: list[dict] = []
         self.start_epoch = 0
@@ -126,10 +135,11 @@ class _Run:
         self.bad_epochs = 0
 
     def _rank_state(self) -> dict:
-        """The random states that differ between ranks: mask positions, CPU and CUDA generators."""
+        """The random states that differ between ranks: mask positions, missing inputs, CPU and CUDA generators."""
         state = {
             "device_type": self.device.type,
             "index_generator": self.mask_generators[1].get_state(),
+            "missing_generator": self.mask_generators[2].get_state(),
             "rng": torch.get_rng_state(),
         }
         if self.device.type == "cuda":
@@ -201,6 +211,7 @@ class _Run:
         self.order_generator.set_state(state["order_generator"])
         self.mask_generators[0].set_state(state["size_generator"])
         self.mask_generators[1].set_state(mine["index_generator"])
+        self.mask_generators[2].set_state(mine["missing_generator"])
         torch.set_rng_state(mine["rng"])
         if "cuda_rng" in mine:
             torch.cuda.set_rng_state(mine["cuda_rng"], self.device)
@@ -212,7 +223,11 @@ class _Run:
 
 def _validation_loss(run: _Run, x_num, x_cat) -> float:
     run.raw_student.eval()
-    generators = (run.streams.torch("validation_mask_sizes"), run.streams.torch("validation_mask_positions", run.device))
+    generators = (
+        run.streams.torch("validation_mask_sizes"),
+        run.streams.torch("validation_mask_positions", run.device),
+        run.streams.torch("validation_missing_inputs", run.device),
+    )
     total, count = 0.0, 0
     with torch.no_grad():
         for index in _batches(torch.arange(x_num.shape[0]), run.config.batch_size):

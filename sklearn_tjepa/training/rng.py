@@ -21,7 +21,9 @@ __all__ = ["STREAMS", "RandomStreams", "seeded_torch"]
 #: step (shared by all ranks, so their steps take equal time); ``mask_positions``: the per-row
 #: feature permutations (one stream per rank); ``validation_split``: the rows held out for early
 #: stopping; ``validation_mask_sizes``, ``validation_mask_positions``: the fixed masks of the
-#: validation loss; ``monitor_rows``: the rows whose embeddings give the collapse statistics.
+#: validation loss; ``monitor_rows``: the rows whose embeddings give the collapse statistics;
+#: ``missing_inputs``: the values hidden as missing from the student (one stream per rank);
+#: ``validation_missing_inputs``: the same for the validation loss.
 STREAMS = (
     "init",
     "dropout",
@@ -32,6 +34,8 @@ STREAMS = (
     "validation_mask_sizes",
     "validation_mask_positions",
     "monitor_rows",
+    "missing_inputs",
+    "validation_missing_inputs",
 )
 
 
