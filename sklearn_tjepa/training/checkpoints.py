@@ -181,7 +181,6 @@ _CAUSES = {
     "numerical_positions": "the columns typed numerical (categorical_features or the data's dtypes)",
     "categorical_positions": "the columns typed categorical (categorical_features or the data's dtypes)",
     "cardinalities": "the categories seen in the training data",
-    "max_context_size": "the largest context set (the mask shares on this table)",
     "numerical_bin_edges": "the quantile bins of the training data",
 }
 
