@@ -42,7 +42,6 @@ def _spec(dropout=0.0):
         predictor_n_layers=2,
         predictor_n_heads=4,
         predictor_ffn_dim=16,
-        max_context_size=3,
     )
 
 
@@ -294,7 +293,7 @@ def _student_and_data(dropout=0.0):
 def test_student_loss_and_gradients_match_the_reference_fp32():
     student, target, x_num, x_cat, context, targets = _student_and_data()
     expected_tokens = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="batch")
-    loss = F.mse_loss(student(x_num, x_cat, context, targets), expected_tokens)
+    loss = F.mse_loss(student(x_num, x_cat, context, targets).predicted, expected_tokens)
     loss.backward()
     got = _grads(student)
     student.zero_grad()
@@ -310,7 +309,7 @@ def test_student_loss_under_bf16_autocast_stays_close_to_fp32():
     reference = _reference_student_loss(student, x_num, x_cat, context, targets, target)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         expected_tokens = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="batch")
-        predicted = student(x_num, x_cat, context, targets)
+        predicted = student(x_num, x_cat, context, targets).predicted
     loss = F.mse_loss(predicted.float(), expected_tokens.float())
     torch.testing.assert_close(loss, reference, **BF16)
 
@@ -321,13 +320,13 @@ def test_student_with_dropout_is_deterministic_from_the_seed():
     for _ in range(2):
         student.zero_grad()
         torch.manual_seed(42)
-        loss = student(x_num, x_cat, context, targets).square().mean()
+        loss = student(x_num, x_cat, context, targets).predicted.square().mean()
         loss.backward()
         results.append([loss.detach()] + _grads(student))
     for a, b in zip(*results):
         assert torch.equal(a, b)
     torch.manual_seed(43)
-    assert not torch.equal(student(x_num, x_cat, context, targets).square().mean(), results[0][0])
+    assert not torch.equal(student(x_num, x_cat, context, targets).predicted.square().mean(), results[0][0])
 
 
 def test_recomputed_blocks_give_the_same_loss_and_gradients():
@@ -340,7 +339,7 @@ def test_recomputed_blocks_give_the_same_loss_and_gradients():
                 module.recompute = recompute
         student.zero_grad()
         torch.manual_seed(42)
-        loss = student(x_num, x_cat, context, targets).square().mean()
+        loss = student(x_num, x_cat, context, targets).predicted.square().mean()
         loss.backward()
         results.append([loss.detach()] + _grads(student))
     for a, b in zip(*results):
