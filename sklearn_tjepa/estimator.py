@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import itertools
 import logging
 import warnings
@@ -20,10 +22,16 @@ from sklearn_tjepa.model.jepa import ModelSpec, encoder_state, load_encoder
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
 from sklearn_tjepa.training.checkpoints import load_checkpoint
+from sklearn_tjepa.training.incremental import train_increment
 from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
 from sklearn_tjepa.training.rng import RandomStreams
-from sklearn_tjepa.validation import resolve_device, validate_tjepa_parameters, validate_transform_parameters
+from sklearn_tjepa.validation import (
+    resolve_device,
+    validate_partial_fit_parameters,
+    validate_tjepa_parameters,
+    validate_transform_parameters,
+)
 
 __all__ = ["TJEPATransformer"]
 
@@ -210,6 +218,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         ``random_state=None`` the checkpointed run's seed is reused, and a run that stopped
         early resumes finished. A checkpoint of other settings, data shape or world size, or
         one that is damaged, is refused with a ``ValueError`` naming the file and the cause.
+    partial_fit_rows : int or None, default=None
+        Rows in one epoch of :meth:`partial_fit` (e.g. the rows of the table whose chunks it is
+        given). Its learning-rate, weight-decay and EMA schedules span ``max_epochs`` such
+        epochs, as ``fit``'s span ``max_epochs`` passes over its rows, and past that horizon
+        they hold their final values. None takes the rows of the first ``partial_fit`` call.
+        Not used by ``fit``.
     callbacks : list of Callback or None, default=None
         Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator:
         ``on_train_begin(est)``, ``on_epoch_end(est, record)`` (a truthy return stops training)
@@ -243,9 +257,13 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         1024 training rows), valid_loss with a validation set, and what callbacks add (e.g.
         probe_score from :class:`~sklearn_tjepa.callbacks.LinearProbe`).
     n_iter_ : int
-        Epochs run.
+        Epochs run by ``fit``, or ``partial_fit`` calls made.
     best_epoch_ : int or None
         Epoch whose encoder was kept under early stopping.
+    n_rows_seen_ : int
+        Rows trained on by the ``partial_fit`` calls (a row given twice counts twice).
+    n_steps_ : int
+        Optimiser steps taken by the ``partial_fit`` calls.
 
     See Also
     --------
@@ -337,6 +355,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         checkpoint_dir=None,
         checkpoint_every=1,
         resume=False,
+        partial_fit_rows=None,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -397,6 +416,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.resume = resume
+        self.partial_fit_rows = partial_fit_rows
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -421,10 +441,13 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             ).fit(frame)
         return self.preprocessor_.transform(frame)
 
-    def _model_spec(self, params: dict, table: EncodedTable) -> ModelSpec:
-        edges = None
+    def _bin_edges(self, table: EncodedTable) -> tuple[tuple[float, ...], ...] | None:
+        """The piecewise-linear bin edges of ``table``'s numerical columns, or None without them."""
         if self.numerical_embedding == "piecewise_linear" and table.x_num.shape[1]:
-            edges = _piecewise_linear_bins(table.x_num, self.numerical_bins)
+            return _piecewise_linear_bins(table.x_num, self.numerical_bins)
+        return None
+
+    def _model_spec(self, params: dict, edges) -> ModelSpec:
         preprocessor = self.preprocessor_
         return from_params(
             ModelSpec,
@@ -471,17 +494,27 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self : TJEPATransformer
             The fitted transformer.
         """
-        previous = {name: value for name, value in vars(self).items() if _is_fitted_attribute(name)}
-        for name in previous:  # a new fit starts from nothing (callbacks see only its state)
-            delattr(self, name)
-        try:
+        with self._all_or_nothing(start_over=True):
             self._fit(X, y, eval_set)
+        return self
+
+    @contextlib.contextmanager
+    def _all_or_nothing(self, *, start_over: bool):
+        """Give back the fitted attributes as they were when the block raises.
+
+        With ``start_over`` the block starts without any (callbacks see only the new state).
+        """
+        previous = {name: value for name, value in vars(self).items() if _is_fitted_attribute(name)}
+        if start_over:
+            for name in previous:
+                delattr(self, name)
+        try:
+            yield
         except BaseException:
             for name in [name for name in vars(self) if _is_fitted_attribute(name)]:
                 delattr(self, name)
             vars(self).update(previous)
             raise
-        return self
 
     def _seed(self) -> int:
         """The run's integer seed: drawn from ``random_state``, or, when resuming with
@@ -504,7 +537,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         device = resolve_device(self.device)
         seed = self._seed()
         train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
-        self.model_spec_ = self._model_spec(params, train_table)
+        self.model_spec_ = self._model_spec(params, self._bin_edges(train_table))
         config = from_params(TrainConfig, params, seed=seed, patience=self.patience if self.early_stopping else None)
         options = from_params(RunOptions, params)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
@@ -558,6 +591,129 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.history_ = result.history
         self.n_iter_ = result.n_iter
         self.best_epoch_ = result.best_epoch
+
+    def fit_preprocessing(self, X, y=None):
+        """Fit the preprocessing on ``X``, a sample of all the rows, before :meth:`partial_fit`.
+
+        ``partial_fit`` fits the column types, category vocabularies, numerical scaling and
+        piecewise-linear bin edges on the rows of its first call, unless this method fitted
+        them before: give it a random sample of the whole data (e.g. a few hundred thousand
+        rows) and the later chunks are scaled and binned alike, whatever the first chunk holds.
+        It starts a new model: any previous ``fit`` or ``partial_fit`` is forgotten.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The sample, with the columns the chunks will have.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TJEPATransformer
+            Ready for :meth:`partial_fit`; not yet fitted for ``transform``.
+        """
+        params = self.get_params(deep=False)
+        validate_tjepa_parameters(params)
+        with self._all_or_nothing(start_over=True):
+            table = self._encode(X, reset=True)
+            MaskSampler.from_config(self.n_features_in_, self)
+            self.model_spec_ = self._model_spec(params, self._bin_edges(table))
+        return self
+
+    def partial_fit(self, X, y=None):
+        """Train one pass over the chunk ``X``, continuing the earlier calls (out-of-core training).
+
+        The first call (unless :meth:`fit_preprocessing` came before) fits the preprocessing on
+        ``X`` and builds the model; so the numerical scaling, the piecewise-linear bins and the
+        category vocabularies come from the first chunk only, and categories that it lacks are
+        unknown to the model (embedded as missing). Each call then takes one optimiser step per
+        ``batch_size`` rows of ``X``, in a shuffled order. The schedules span ``max_epochs``
+        epochs of ``partial_fit_rows`` rows; calling ``partial_fit`` ``max_epochs`` times with
+        the same ``X`` trains exactly as ``fit(X)``. ``transform`` works after any call, and an
+        estimator pickled between calls continues after loading as it would have without the
+        pause.
+
+        After ``fit``, which keeps no optimiser state, the first ``partial_fit`` continues from
+        the fitted encoder: its weights start the context and the target encoder, while the
+        predictor, the optimiser and the schedules start anew (a warm start).
+        ``early_stopping``, ``eval_set``, ``checkpoint_dir``, ``resume`` and ``callbacks`` are
+        not used (the estimator itself, saved with joblib, is the checkpoint).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            A chunk of at least 2 rows, with the columns of the first call.
+        y : array-like of shape (n_samples,) or None
+            Ignored (present for Pipeline compatibility); its length must match ``X``.
+
+        Returns
+        -------
+        self : TJEPATransformer
+            The transformer, fitted on every chunk so far.
+
+        Raises
+        ------
+        ValueError
+            With ``backend="torchrun"`` or ``max_epochs=0``, and when parameters that shape the
+            model or its training changed since the first call (each is named).
+        """
+        params = self.get_params(deep=False)
+        validate_tjepa_parameters(params)
+        validate_partial_fit_parameters(params)
+        with self._all_or_nothing(start_over=False):
+            self._partial_fit(X, y, params)
+        return self
+
+    def _partial_fit(self, X, y, params: dict) -> None:
+        first = not hasattr(self, "model_spec_")
+        table = self._encode(X, reset=first)
+        if y is not None:
+            check_consistent_length(X, y)
+        if len(table) < 2:
+            raise ValueError(f"partial_fit needs at least 2 rows per call, got n_samples={len(table)}")
+        if first:
+            MaskSampler.from_config(self.n_features_in_, self)
+            self.model_spec_ = self._model_spec(params, self._bin_edges(table))
+        spec = self._model_spec(params, self.model_spec_.numerical_bin_edges)
+        changed = [
+            f"{field.name}: {getattr(self.model_spec_, field.name)!r} -> {getattr(spec, field.name)!r}"
+            for field in dataclasses.fields(ModelSpec)
+            if getattr(self.model_spec_, field.name) != getattr(spec, field.name)
+        ]
+        if changed:
+            raise ValueError(
+                f"partial_fit cannot continue with another model: since the model was built {'; '.join(changed)}. "
+                "Set these parameters back, or start a new run (clone the estimator)."
+            )
+        state = getattr(self, "_partial_fit_state_", None)
+        initial_encoder = None
+        if state is None:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            first_rows = len(table)
+            if hasattr(self, "encoder_"):  # fitted by fit: a warm start from its encoder
+                initial_encoder = encoder_state(self.encoder_)
+        else:
+            seed, first_rows = int(state["seed"]), int(state["first_rows"])
+        result = train_increment(
+            spec,
+            from_params(TrainConfig, params, seed=seed, patience=None),
+            from_params(RunOptions, params),
+            table.x_num,
+            table.x_cat,
+            device=resolve_device(self.device),
+            state=state,
+            initial_encoder=initial_encoder,
+            epoch_rows=self.partial_fit_rows or first_rows,
+            step=getattr(self, "n_steps_", 0),
+        )
+        self._partial_fit_state_ = {**result.state, "first_rows": first_rows}
+        self.encoder_ = load_encoder(spec, result.target_state)
+        self.history_ = result.state["history"]
+        self.n_iter_ = len(self.history_)
+        self.best_epoch_ = None
+        self.n_rows_seen_ = getattr(self, "n_rows_seen_", 0) + len(table)
+        self.n_steps_ = getattr(self, "n_steps_", 0) + result.steps
 
     def transform(self, X):
         """Embed rows with the trained target encoder.

@@ -45,6 +45,7 @@ __all__ = [
     "check_validation_pair",
     "validate_tjepa_parameters",
     "validate_transform_parameters",
+    "validate_partial_fit_parameters",
     "PRECISIONS",
     "BACKENDS",
     "DATA_PLACEMENTS",
@@ -261,6 +262,12 @@ BACKENDS = ("local", "torchrun")
 DATA_PLACEMENTS = ("auto", "always", "never")
 
 _non_negative_int = partial(check_int, min_value=0)
+
+
+def _optional_positive_int(name: str, value) -> None:
+    if value is not None:
+        check_int(name, value)
+
 _share = partial(check_real, max_value=1.0)
 
 
@@ -321,6 +328,7 @@ _TJEPA_RULES = {
     "patience": check_int,
     "checkpoint_every": check_int,
     "resume": check_bool,
+    "partial_fit_rows": _optional_positive_int,
     "verbose": _non_negative_int,
 }
 
@@ -412,3 +420,24 @@ def validate_transform_parameters(params: dict[str, Any]) -> torch.device:
     for name in _TRANSFORM_PARAMETERS:
         _TJEPA_RULES[name](name, params[name])
     return resolve_inference_device(params["device"])
+
+
+def validate_partial_fit_parameters(params: dict[str, Any]) -> None:
+    """Check what :meth:`~sklearn_tjepa.TJEPATransformer.partial_fit` needs beyond ``fit``.
+
+    It trains in the calling process (``backend="local"``) and its schedules span
+    ``max_epochs`` epochs (at least 1). Call it after :func:`validate_tjepa_parameters`, which
+    checks ``partial_fit_rows`` with the other parameters.
+
+    Parameters
+    ----------
+    params : dict
+        ``estimator.get_params(deep=False)``.
+    """
+    if params["backend"] != "local":
+        raise ValueError(f"partial_fit trains in this process and needs backend='local', got backend={params['backend']!r}")
+    if params["max_epochs"] == 0:
+        raise ValueError(
+            "partial_fit needs max_epochs >= 1 (its schedules span max_epochs epochs of partial_fit_rows rows), "
+            "got max_epochs=0"
+        )

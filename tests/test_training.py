@@ -31,7 +31,7 @@ DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalitie
 #: Parameters that fit uses itself (preprocessing, device, launch, split, callbacks, seed).
 USED_BY_FIT = {
     "categorical_features", "numerical_scaling", "numerical_bins", "device", "backend", "n_procs", "n_nodes",
-    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state",
+    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state", "partial_fit_rows",
 }
 
 

@@ -28,9 +28,9 @@ from sklearn_tjepa.training.config import RunOptions, TrainConfig
 from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
 from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
-from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
+from sklearn_tjepa.training.schedules import RunSchedules
 
-__all__ = ["TrainResult", "train_tjepa", "iterations_per_epoch"]
+__all__ = ["TrainResult", "PassResult", "train_tjepa", "train_pass", "pass_record", "table_batches", "iterations_per_epoch"]
 
 logger = logging.getLogger("sklearn_tjepa")
 
@@ -202,6 +202,11 @@ class _Run:
                 f"this fit trains on {self.device.type!r}, whose random generators differ: fit on "
                 f"{mine['device_type']!r}, use another checkpoint_dir, or resume=False."
             )
+        self.load(state)
+
+    def load(self, state: dict) -> None:
+        """Take weights, optimiser, history and random states from ``state`` (see :meth:`state`)."""
+        mine = state["ranks"][self.rank]
         self.raw_student.load_state_dict(state["student"])
         self.target_encoder.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -238,6 +243,118 @@ def _validation_loss(run: _Run, x_num, x_cat) -> float:
             count += index.numel()
     run.raw_student.train()
     return total / max(count, 1)
+
+
+def table_batches(x_num: torch.Tensor, x_cat: torch.Tensor, order: torch.Tensor, batch_size: int, device: torch.device):
+    """The rows ``order`` of an in-memory table, ``batch_size`` at a time, on ``device``.
+
+    A last batch of a single row is dropped (see :func:`iterations_per_epoch`).
+
+    Shape
+    -----
+    - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``, order: ``(m,)``
+    - each batch: ``((b, n_numerical), (b, n_categorical))`` with ``2 <= b <= batch_size``
+    """
+    for index in _batches(order, batch_size):
+        device_index = index.to(x_num.device)
+        yield x_num[device_index].to(device, non_blocking=True), x_cat[device_index].to(device, non_blocking=True)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What one pass of optimiser steps did (see :func:`train_pass`).
+
+    Attributes
+    ----------
+    loss_sum : Tensor
+        Sum over rows of the batch losses times the batch sizes, over all ranks (0-d).
+    rows : int
+        Rows trained on by this rank.
+    steps : int
+        Optimiser steps taken.
+    lr, weight_decay, momentum : float
+        Values of the schedules at the last step.
+    seconds : float
+        Wall time of the pass.
+    """
+
+    loss_sum: torch.Tensor
+    rows: int
+    steps: int
+    lr: float
+    weight_decay: float
+    momentum: float
+    seconds: float
+
+
+def train_pass(run: _Run, schedules: RunSchedules, batches, step: int) -> PassResult:
+    """One optimiser step per batch of ``batches``, the schedules' values taken from ``step`` on.
+
+    Before each step the learning rate and weight decay of the step are set on every parameter
+    group (weight decay on the decayed groups only); after it the target encoder takes an EMA
+    step with the step's momentum. Under several ranks the summed loss is all-reduced.
+
+    Parameters
+    ----------
+    run : _Run
+        The run's modules, optimiser and random generators.
+    schedules : RunSchedules
+        Learning rate, weight decay and momentum per step.
+    batches : iterable of (Tensor, Tensor)
+        Encoded rows on the training device, ``(x_num, x_cat)`` per batch of at least 2 rows.
+    step : int
+        Number of optimiser steps the run took before this pass.
+    """
+    started = time.perf_counter()
+    if run.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(run.device)
+    config = run.config
+    running = torch.zeros((), device=run.device)
+    seen = steps = 0
+    lr, wd, momentum = schedules(step)
+    for num, cat in batches:
+        lr, wd, momentum = schedules(step + steps)
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+            group["weight_decay"] = wd if group["decay"] else 0.0
+        loss = _batch_loss(run.student, run.target_encoder, run.sampler, config, num, cat, run.mask_generators, run.device)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(run.raw_student.parameters(), config.grad_clip)
+        run.optimizer.step()
+        ema_update(run.target_encoder, run.raw_student.encoder, momentum)
+        running += loss.detach() * num.shape[0]
+        seen += num.shape[0]
+        steps += 1
+    seconds = time.perf_counter() - started
+    if run.world_size > 1:  # the pass's loss over every rank's rows, the same on all ranks
+        torch.distributed.all_reduce(running)
+    return PassResult(running, seen, steps, lr, wd, momentum, seconds)
+
+
+def pass_record(run: _Run, options: RunOptions, number: int, done: PassResult, monitor: tuple[np.ndarray, np.ndarray]) -> dict:
+    """The history record of pass ``number`` (from 1): loss, schedules, speed, memory, collapse.
+
+    ``monitor`` holds the encoded rows whose target-encoder embeddings give the collapse
+    statistics. The loss is the mean over every rank's rows (equal shares assumed).
+    """
+    record = {
+        "epoch": number,
+        "loss": float(done.loss_sum) / max(done.rows * run.world_size, 1),
+        "lr": done.lr,
+        "weight_decay": done.weight_decay,
+        "momentum": done.momentum,
+        "seconds": done.seconds,
+        "samples_per_second": done.rows * run.world_size / done.seconds,
+        "peak_memory_mb": peak_memory_mb(run.device),
+    }
+    embeddings = embed(
+        run.target_encoder, monitor[0], monitor[1],
+        output=options.output, batch_size=options.transform_batch_size, device=run.device, precision=run.config.precision,
+    )
+    record.update(collapse_statistics(torch.from_numpy(embeddings)))
+    return record
 
 
 def train_tjepa(
@@ -310,10 +427,7 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
     n_rows = x_num.shape[0]
     shard = n_rows // world_size
     ipe = iterations_per_epoch(shard, config.batch_size)
-    total = ipe * config.max_epochs
-    lr_at = WarmupCosine(config.start_lr, config.lr, config.final_lr, round(config.warmup_epochs * ipe), total)
-    wd_at = Cosine(config.weight_decay, config.final_weight_decay, total)
-    momentum_at = Linear(config.ema_start, config.ema_end, round(config.ema_horizon_scale * total))
+    schedules = RunSchedules.for_run(config, ipe)
     monitor_rows = run.streams.numpy("monitor_rows").permutation(n_rows)[:_MONITOR_ROWS]
     log_level = logging.INFO if options.verbose >= 2 else logging.DEBUG
     logger.log(
@@ -331,49 +445,9 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
         total=config.max_epochs,
     )
     for epoch in progress:
-        started = time.perf_counter()
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
         order = torch.randperm(n_rows, generator=run.order_generator)[rank * shard : (rank + 1) * shard]
-        running = torch.zeros((), device=device)
-        seen = 0
-        step = epoch * ipe
-        for index in _batches(order, config.batch_size):
-            lr, wd, momentum = lr_at(step), wd_at(step), momentum_at(step)
-            for group in run.optimizer.param_groups:
-                group["lr"] = lr
-                group["weight_decay"] = wd if group["decay"] else 0.0
-            device_index = index.to(train_num.device)
-            num = train_num[device_index].to(device, non_blocking=True)
-            cat = train_cat[device_index].to(device, non_blocking=True)
-            loss = _batch_loss(run.student, run.target_encoder, run.sampler, config, num, cat, run.mask_generators, device)
-            run.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(run.raw_student.parameters(), config.grad_clip)
-            run.optimizer.step()
-            ema_update(run.target_encoder, run.raw_student.encoder, momentum)
-            running += loss.detach() * index.numel()
-            seen += index.numel()
-            step += 1
-        seconds = time.perf_counter() - started
-        if world_size > 1:  # the epoch's loss over every rank's rows (equal shards), the same on all ranks
-            torch.distributed.all_reduce(running)
-        record = {
-            "epoch": epoch + 1,
-            "loss": float(running) / max(seen * world_size, 1),
-            "lr": lr,
-            "weight_decay": wd,
-            "momentum": momentum,
-            "seconds": seconds,
-            "samples_per_second": seen * world_size / seconds,
-            "peak_memory_mb": peak_memory_mb(device),
-        }
-        monitor = embed(
-            run.target_encoder, x_num[monitor_rows], x_cat[monitor_rows],
-            output=options.output, batch_size=options.transform_batch_size, device=device, precision=config.precision,
-        )
-        record.update(collapse_statistics(torch.from_numpy(monitor)))
+        done = train_pass(run, schedules, table_batches(train_num, train_cat, order, config.batch_size, device), epoch * ipe)
+        record = pass_record(run, options, epoch + 1, done, (x_num[monitor_rows], x_cat[monitor_rows]))
         stop = False
         if valid_tensors is not None:
             record["valid_loss"] = _validation_loss(run, *valid_tensors)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["WarmupCosine", "Cosine", "Linear"]
+__all__ = ["WarmupCosine", "Cosine", "Linear", "RunSchedules"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,37 @@ class Linear:
     def __call__(self, step: int) -> float:
         progress = min(1.0, step / max(1, self.total_steps))
         return self.start + (self.final - self.start) * progress
+
+
+@dataclass(frozen=True)
+class RunSchedules:
+    """The three schedules of a run of ``config.max_epochs`` epochs of ``steps_per_epoch`` steps.
+
+    Learning rate: warm-up over ``config.warmup_epochs`` epochs, then cosine to the end of the
+    run; weight decay: cosine over the run; EMA momentum: linear over
+    ``config.ema_horizon_scale`` times the run. Past the run's end each holds its final value.
+
+    Parameters
+    ----------
+    lr : WarmupCosine
+    weight_decay : Cosine
+    momentum : Linear
+    """
+
+    lr: WarmupCosine
+    weight_decay: Cosine
+    momentum: Linear
+
+    @classmethod
+    def for_run(cls, config, steps_per_epoch: int) -> "RunSchedules":
+        """The schedules of ``config`` (a :class:`~sklearn_tjepa.training.config.TrainConfig`)."""
+        total = steps_per_epoch * config.max_epochs
+        return cls(
+            WarmupCosine(config.start_lr, config.lr, config.final_lr, round(config.warmup_epochs * steps_per_epoch), total),
+            Cosine(config.weight_decay, config.final_weight_decay, total),
+            Linear(config.ema_start, config.ema_end, round(config.ema_horizon_scale * total)),
+        )
+
+    def __call__(self, step: int) -> tuple[float, float, float]:
+        """Learning rate, weight decay and momentum of the optimiser step ``step`` (from 0)."""
+        return self.lr(step), self.weight_decay(step), self.momentum(step)
