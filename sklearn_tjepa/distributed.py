@@ -28,7 +28,7 @@ import torch.distributed as dist
 
 from sklearn_tjepa.model.jepa import ModelSpec
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
-from sklearn_tjepa.training.loop import TrainResult, train_tjepa
+from sklearn_tjepa.training.loop import TrainResult, train_on
 
 __all__ = ["RankInfo", "launcher_environment", "train_distributed"]
 
@@ -88,8 +88,7 @@ def train_distributed(
     spec: ModelSpec,
     config: TrainConfig,
     options: RunOptions,
-    x_num: np.ndarray,
-    x_cat: np.ndarray,
+    data,
     *,
     valid: tuple[np.ndarray, np.ndarray] | None,
     device: torch.device,
@@ -106,8 +105,11 @@ def train_distributed(
     join a c10d rendezvous at ``rdzv_endpoint`` (a free local port for one node) with the other
     ``n_nodes - 1`` nodes, each of which runs the same call.
 
-    All ranks start from the same seed (rank 0's ``config`` is broadcast) and must see the same
-    data (checked). The target encoder is identical on every rank at the end.
+    All ranks start from the same seed (rank 0's ``config`` is broadcast) and must be given the
+    same data (checked). Rows in memory are sent whole to every worker, each training on its
+    share of every epoch's permutation; rows of Parquet files are not: each rank reads only its
+    share of every epoch (see :class:`~sklearn_tjepa.streaming.rows.ParquetRows`). The target
+    encoder is identical on every rank at the end.
 
     Parameters
     ----------
@@ -117,8 +119,9 @@ def train_distributed(
         Training settings.
     options : RunOptions
         Run settings; ``options.verbose >= 2`` lets the launcher's own logging through.
-    x_num, x_cat : ndarray
-        Encoded training rows, the same on every node.
+    data : InMemoryRows or ParquetRows
+        The training rows (see :class:`~sklearn_tjepa.training.loop.InMemoryRows`), the same
+        on every node.
     valid : (ndarray, ndarray) or None
         Encoded validation rows.
     device : torch.device
@@ -150,15 +153,15 @@ def train_distributed(
         raise RuntimeError("backend='torchrun' needs a PyTorch build with torch.distributed")
     info = launcher_environment()
     world_size = info.world_size if info is not None else n_procs * n_nodes
-    shard = x_num.shape[0] // world_size
+    shard = data.n_rows // world_size
     if shard < 2:
         raise ValueError(
-            f"backend='torchrun' splits the {x_num.shape[0]} training rows over {world_size} ranks, {shard} "
+            f"backend='torchrun' splits the {data.n_rows} training rows over {world_size} ranks, {shard} "
             f"row(s) each, and every rank needs at least 2: give at least {2 * world_size} rows or fewer "
             "ranks (n_procs * n_nodes)"
         )
     if info is not None:
-        return _train_in_place(spec, config, options, x_num, x_cat, valid, device, info)
+        return _train_in_place(spec, config, options, data, valid, device, info)
     if n_nodes > 1 and not rdzv_endpoint:
         raise ValueError(
             f"n_nodes > 1 needs rdzv_endpoint='host:port' reachable from every node, got {n_nodes=}"
@@ -167,7 +170,7 @@ def train_distributed(
         raise ValueError(
             f"n_procs={n_procs} CUDA workers need as many GPUs, found {torch.cuda.device_count()}"
         )
-    return _launch(spec, config, options, x_num, x_cat, valid, device, n_procs, n_nodes, rdzv_endpoint)
+    return _launch(spec, config, options, data, valid, device, n_procs, n_nodes, rdzv_endpoint)
 
 
 def _rank_device(device_type: str, local_rank: int) -> torch.device:
@@ -178,16 +181,16 @@ def _rank_device(device_type: str, local_rank: int) -> torch.device:
     return device
 
 
-def _fingerprint(spec, x_num, x_cat, valid) -> tuple:
-    arrays = (x_num, x_cat) + (tuple(valid) if valid is not None else ())
-    return (spec, tuple((a.shape, str(a.dtype), zlib.crc32(np.ascontiguousarray(a).data)) for a in arrays))
+def _fingerprint(spec, data, valid) -> tuple:
+    arrays = tuple(valid) if valid is not None else ()
+    return (spec, data.identity(), tuple((a.shape, str(a.dtype), zlib.crc32(np.ascontiguousarray(a).data)) for a in arrays))
 
 
-def _run_rank(spec, config, options, x_num, x_cat, valid, device, rank, world_size) -> TrainResult:
+def _run_rank(spec, config, options, data, valid, device, rank, world_size) -> TrainResult:
     """Train as one rank of an initialised group; every rank returns after a common barrier."""
     if world_size > 1:
         gathered = [None] * world_size
-        dist.all_gather_object(gathered, (config, _fingerprint(spec, x_num, x_cat, valid)))
+        dist.all_gather_object(gathered, (config, _fingerprint(spec, data, valid)))
         if any(fingerprint != gathered[0][1] for _, fingerprint in gathered):
             raise ValueError(
                 "backend='torchrun' needs the same data and settings on every rank, and they differ: "
@@ -199,20 +202,18 @@ def _run_rank(spec, config, options, x_num, x_cat, valid, device, rank, world_si
         "rank %d/%d on %s (%s), %d threads",
         rank, world_size, device, dist.get_backend(), torch.get_num_threads(),
     )
-    result = train_tjepa(
-        spec, config, options, x_num, x_cat, device=device, valid=valid, rank=rank, world_size=world_size
-    )
+    result = train_on(spec, config, options, data, device=device, valid=valid, rank=rank, world_size=world_size)
     # A barrier, not destroy_process_group(): destroying at exit aborted now and then.
     dist.barrier()
     return result
 
 
-def _train_in_place(spec, config, options, x_num, x_cat, valid, device, info: RankInfo) -> TrainResult:
+def _train_in_place(spec, config, options, data, valid, device, info: RankInfo) -> TrainResult:
     device = _rank_device(device.type, info.local_rank)
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend, rank=info.rank, world_size=info.world_size)
-    return _run_rank(spec, config, options, x_num, x_cat, valid, device, dist.get_rank(), dist.get_world_size())
+    return _run_rank(spec, config, options, data, valid, device, dist.get_rank(), dist.get_world_size())
 
 
 def _cpu_count() -> int:
@@ -221,7 +222,7 @@ def _cpu_count() -> int:
     return os.cpu_count() or 1
 
 
-def _worker(spec, config, options, x_num, x_cat, valid, device_type) -> TrainResult | None:
+def _worker(spec, config, options, data, valid, device_type) -> TrainResult | None:
     """Entry point of a launched worker (module level, so that spawn can import it)."""
     local_rank, local_world_size = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
     rank = int(os.environ["RANK"])
@@ -234,7 +235,7 @@ def _worker(spec, config, options, x_num, x_cat, valid, device_type) -> TrainRes
         logger.setLevel(logging.INFO)
     device = _rank_device(device_type, local_rank)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    result = _run_rank(spec, config, options, x_num, x_cat, valid, device, rank, dist.get_world_size())
+    result = _run_rank(spec, config, options, data, valid, device, rank, dist.get_world_size())
     return result if local_rank == 0 else None  # the state is the same on every rank: send one per node
 
 
@@ -277,7 +278,7 @@ def _failure_message(failure) -> str:
     return str(message)
 
 
-def _launch(spec, config, options, x_num, x_cat, valid, device, n_procs, n_nodes, rdzv_endpoint) -> TrainResult:
+def _launch(spec, config, options, data, valid, device, n_procs, n_nodes, rdzv_endpoint) -> TrainResult:
     from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
@@ -309,7 +310,7 @@ def _launch(spec, config, options, x_num, x_cat, valid, device, n_procs, n_nodes
     )
     try:
         with _launcher_side_effects(options.verbose):
-            outputs = elastic_launch(launch_config, _worker)(spec, config, options, x_num, x_cat, valid, device.type)
+            outputs = elastic_launch(launch_config, _worker)(spec, config, options, data, valid, device.type)
     except ChildFailedError as error:
         rank, failure = error.get_first_failure()
         raise RuntimeError(

@@ -24,7 +24,10 @@ from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_fram
 from sklearn_tjepa.training.checkpoints import load_checkpoint
 from sklearn_tjepa.training.incremental import train_increment
 from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
-from sklearn_tjepa.training.loop import TrainResult, train_tjepa
+from sklearn_tjepa.streaming.rows import ParquetRows
+from sklearn_tjepa.streaming.sample import sample_rows
+from sklearn_tjepa.streaming.source import ParquetSource, is_parquet_source
+from sklearn_tjepa.training.loop import InMemoryRows, TrainResult, train_on
 from sklearn_tjepa.training.rng import RandomStreams
 from sklearn_tjepa.validation import (
     resolve_device,
@@ -218,12 +221,26 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         ``random_state=None`` the checkpointed run's seed is reused, and a run that stopped
         early resumes finished. A checkpoint of other settings, data shape or world size, or
         one that is damaged, is refused with a ``ValueError`` naming the file and the cause.
+    checkpoint_every_rows : int or None, default=None
+        With ``checkpoint_dir``, also checkpoint within an epoch: after the first shuffle window
+        (see ``shuffle_buffer_rows``) by which this many rows were trained since the last
+        checkpoint. A resumed fit continues after that window. Meant for a Parquet dataset,
+        whose epochs are many windows; rows in memory form one window per epoch.
     partial_fit_rows : int or None, default=None
         Rows in one epoch of :meth:`partial_fit` (e.g. the rows of the table whose chunks it is
         given). Its learning-rate, weight-decay and EMA schedules span ``max_epochs`` such
         epochs, as ``fit``'s span ``max_epochs`` passes over its rows, and past that horizon
         they hold their final values. None takes the rows of the first ``partial_fit`` call.
         Not used by ``fit``.
+    preprocessing_sample_rows : int, default=100_000
+        With a Parquet dataset, the preprocessing (column types, category vocabularies,
+        numerical scaling, piecewise-linear bins) is fitted on a uniform random sample of this
+        many rows (all rows when fewer), drawn with the run's seed; categories absent from the
+        sample are embedded as missing.
+    shuffle_buffer_rows : int, default=65_536
+        With a Parquet dataset, each epoch reads the row groups in a shuffled order, cuts the
+        rows into windows of this many rows (rounded down to whole batches, at least one
+        batch), and shuffles the rows within each window; only one window is held in memory.
     callbacks : list of Callback or None, default=None
         Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator:
         ``on_train_begin(est)``, ``on_epoch_end(est, record)`` (a truthy return stops training)
@@ -355,7 +372,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         checkpoint_dir=None,
         checkpoint_every=1,
         resume=False,
+        checkpoint_every_rows=None,
         partial_fit_rows=None,
+        preprocessing_sample_rows=100_000,
+        shuffle_buffer_rows=65_536,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -416,7 +436,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.resume = resume
+        self.checkpoint_every_rows = checkpoint_every_rows
         self.partial_fit_rows = partial_fit_rows
+        self.preprocessing_sample_rows = preprocessing_sample_rows
+        self.shuffle_buffer_rows = shuffle_buffer_rows
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -528,15 +551,20 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _fit(self, X, y, eval_set) -> None:
         params = self.get_params(deep=False)
         validate_tjepa_parameters(params)
-        table = self._encode(X, reset=True)
-        if y is not None:
-            check_consistent_length(X, y)
-        if len(table) < 2:
-            raise ValueError(f"T-JEPA needs at least 2 rows to train, got n_samples={len(table)}")
-        MaskSampler.from_config(self.n_features_in_, self)  # the mask shares must fit the features
         device = resolve_device(self.device)
-        seed = self._seed()
-        train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
+        if is_parquet_source(X):
+            seed = self._seed()
+            train_table, data, valid_table = self._parquet_rows(X, y, eval_set, seed)
+        else:
+            table = self._encode(X, reset=True)
+            if y is not None:
+                check_consistent_length(X, y)
+            if len(table) < 2:
+                raise ValueError(f"T-JEPA needs at least 2 rows to train, got n_samples={len(table)}")
+            MaskSampler.from_config(self.n_features_in_, self)  # the mask shares must fit the features
+            seed = self._seed()
+            train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
+            data = InMemoryRows(train_table.x_num, train_table.x_cat)
         self.model_spec_ = self._model_spec(params, self._bin_edges(train_table))
         config = from_params(TrainConfig, params, seed=seed, patience=self.patience if self.early_stopping else None)
         options = from_params(RunOptions, params)
@@ -551,8 +579,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 self.model_spec_,
                 config,
                 options,
-                train_table.x_num,
-                train_table.x_cat,
+                data,
                 valid=valid,
                 device=device,
                 n_procs=self.n_procs,
@@ -560,12 +587,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 rdzv_endpoint=self.rdzv_endpoint,
             )
         else:
-            result = train_tjepa(
+            result = train_on(
                 self.model_spec_,
                 config,
                 options,
-                train_table.x_num,
-                train_table.x_cat,
+                data,
                 device=device,
                 valid=valid,
                 on_epoch_end=self._epoch_end_hook(callbacks) if callbacks else None,
@@ -573,6 +599,27 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self._set_fitted_state(result)
         for callback in callbacks:
             callback.on_train_end(self)
+
+    def _parquet_rows(self, X, y, eval_set, seed: int):
+        """Open the Parquet dataset ``X``, fit the preprocessing on a sample of its rows and
+        return the encoded sample, the rows to stream and the encoded ``eval_set`` (or None)."""
+        if y is not None:
+            raise ValueError("fit on a Parquet dataset reads only X from the files and takes no y, got a y")
+        if self.early_stopping and eval_set is None:
+            raise ValueError(
+                "early_stopping on a Parquet dataset needs eval_set (rows kept out of the files, in memory): "
+                "no share of the files is held out"
+            )
+        source = ParquetSource(X)
+        if source.n_rows < 2:
+            raise ValueError(f"T-JEPA needs at least 2 rows to train, got {source.n_rows} in the files {source.files}")
+        sample = sample_rows(source, self.preprocessing_sample_rows, RandomStreams(seed).numpy("preprocessing_sample"))
+        table = self._encode(sample, reset=True)
+        MaskSampler.from_config(self.n_features_in_, self)  # the mask shares must fit the features
+        data = ParquetRows(
+            source, self.preprocessor_, table, seed=seed, window_rows=self.shuffle_buffer_rows, batch_size=self.batch_size
+        )
+        return table, data, None if eval_set is None else self._encode(eval_set, reset=False)
 
     def _epoch_end_hook(self, callbacks):
         """The loop's per-epoch hook: expose the target encoder as ``encoder_``, run callbacks."""

@@ -328,7 +328,10 @@ _TJEPA_RULES = {
     "patience": check_int,
     "checkpoint_every": check_int,
     "resume": check_bool,
+    "checkpoint_every_rows": _optional_positive_int,
     "partial_fit_rows": _optional_positive_int,
+    "preprocessing_sample_rows": partial(check_int, min_value=2),
+    "shuffle_buffer_rows": check_int,
     "verbose": _non_negative_int,
 }
 

@@ -18,6 +18,7 @@ from conftest import TINY_PARAMS
 from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa.distributed import RankInfo, launcher_environment, train_distributed
 from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
+from sklearn_tjepa.training.loop import InMemoryRows
 
 TINY = dict(TINY_PARAMS, batch_size=16, output="cls", random_state=0)
 LAUNCHER_NOISE = ("torch.distributed", "elastic", "rendezvous", "terminating process")
@@ -105,7 +106,7 @@ def test_worker_failure_raises_promptly(X, no_launcher_env, capfd):
     started = time.perf_counter()
     with pytest.raises(RuntimeError, match=r"worker rank \d failed .*invalid for input of size"):
         train_distributed(
-            broken, config, from_params(RunOptions, params), table.x_num, table.x_cat,
+            broken, config, from_params(RunOptions, params), InMemoryRows(table.x_num, table.x_cat),
             valid=None, device=torch.device("cpu"), n_procs=2, n_nodes=1, rdzv_endpoint=None,
         )
     assert time.perf_counter() - started < 60

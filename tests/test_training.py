@@ -32,6 +32,7 @@ DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalitie
 USED_BY_FIT = {
     "categorical_features", "numerical_scaling", "numerical_bins", "device", "backend", "n_procs", "n_nodes",
     "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state", "partial_fit_rows",
+    "preprocessing_sample_rows", "shuffle_buffer_rows",
 }
 
 
@@ -258,6 +259,20 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, X_numeric, make):
     assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["epoch"] == 1
     resumed = make(**params, checkpoint_dir=tmp_path, resume=True).fit(X_numeric)
     assert resumed.n_iter_ == 3
+    np.testing.assert_array_equal(resumed.transform(X_numeric), uninterrupted.transform(X_numeric))
+    assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in uninterrupted.history_]
+
+
+def test_checkpoint_within_an_epoch_in_memory_resumes_bit_identically(tmp_path, X_numeric, make):
+    """Rows in memory are one window per epoch: with checkpoint_every_rows the checkpoint taken
+    after it (before the epoch's record) resumes to the uninterrupted result, training nothing twice."""
+    params = dict(max_epochs=3, dropout=0.1, checkpoint_every_rows=1)
+    uninterrupted = make(**params).fit(X_numeric)
+    with pytest.raises(KeyboardInterrupt):
+        make(**params, checkpoint_dir=tmp_path, callbacks=[_Interrupt(2)]).fit(X_numeric)
+    state = load_checkpoint(tmp_path)
+    assert (state["epoch"], state["position"], state["partial"]["rows"]) == (1, 1, 120)
+    resumed = make(**params, checkpoint_dir=tmp_path, resume=True).fit(X_numeric)
     np.testing.assert_array_equal(resumed.transform(X_numeric), uninterrupted.transform(X_numeric))
     assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in uninterrupted.history_]
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-__all__ = ["RowGroup", "ParquetSource", "as_parquet_files"]
+__all__ = ["RowGroup", "ParquetSource", "as_parquet_files", "is_parquet_source"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,13 @@ class RowGroup:
     file: int
     index: int
     n_rows: int
+
+
+def is_parquet_source(X) -> bool:
+    """Whether ``X`` names Parquet files (a path, a list of paths or a dataset) rather than rows."""
+    if isinstance(X, (ds.Dataset, str, os.PathLike)):
+        return True
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(item, (str, os.PathLike)) for item in X)
 
 
 def as_parquet_files(source) -> tuple[list[str], pa.fs.FileSystem]:
@@ -103,8 +110,10 @@ class ParquetSource:
     source : str, path-like, list of them, or pyarrow.dataset.Dataset
         See :func:`as_parquet_files`.
     columns : sequence of str or None, default=None
-        The columns to read, in this order; None takes every column of the first file. Other
-        columns of the files are never read.
+        The columns to read, in this order; None takes the columns of the dataset's schema for
+        a :class:`pyarrow.dataset.Dataset` (so that a schema given to
+        :func:`pyarrow.dataset.dataset` selects columns), every column of the first file
+        otherwise. Other columns of the files are never read.
 
     Attributes
     ----------
@@ -144,7 +153,7 @@ class ParquetSource:
                 if metadata.row_group(index).num_rows
             )
         if columns is None:
-            columns = schemas[0].names
+            columns = source.schema.names if isinstance(source, ds.Dataset) else schemas[0].names
         self.columns = list(columns)
         self.types: dict[str, pa.DataType] = {}
         self._typed_by: dict[str, str] = {}

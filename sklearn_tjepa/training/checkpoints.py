@@ -146,7 +146,7 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else str(value)
 
 
-def run_fingerprint(spec, config, *, data_shapes: tuple, world_size: int) -> str:
+def run_fingerprint(spec, config, *, data_shapes: tuple, world_size: int, layout: dict | None = None) -> str:
     """What decides the weights of a run, as JSON: a checkpoint resumes only a run with the same.
 
     Parameters
@@ -160,17 +160,19 @@ def run_fingerprint(spec, config, *, data_shapes: tuple, world_size: int) -> str
         Shapes of the training arrays.
     world_size : int
         Number of data-parallel ranks.
+    layout : dict or None, default=None
+        How rows streamed from files are laid out and shuffled (files, row groups, shuffle
+        window); None for rows held in memory.
     """
-    return json.dumps(
-        {
-            "spec": dataclasses.asdict(spec),
-            "config": config.learned_settings(),
-            "data_shapes": [list(shape) for shape in data_shapes],
-            "world_size": world_size,
-        },
-        sort_keys=True,
-        default=_plain,
-    )
+    fingerprint = {
+        "spec": dataclasses.asdict(spec),
+        "config": config.learned_settings(),
+        "data_shapes": [list(shape) for shape in data_shapes],
+        "world_size": world_size,
+    }
+    if layout is not None:
+        fingerprint["layout"] = layout
+    return json.dumps(fingerprint, sort_keys=True, default=_plain)
 
 
 #: What a difference in a fingerprint entry means, for the entries that are not parameters.
@@ -182,6 +184,9 @@ _CAUSES = {
     "categorical_positions": "the columns typed categorical (categorical_features or the data's dtypes)",
     "cardinalities": "the categories seen in the training data",
     "numerical_bin_edges": "the quantile bins of the training data",
+    "files": "the Parquet files read, in order",
+    "row_groups": "the row groups of the Parquet files (rows in each)",
+    "window_rows": "the rows shuffled together (shuffle_buffer_rows rounded to whole batches)",
 }
 
 

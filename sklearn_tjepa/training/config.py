@@ -67,8 +67,8 @@ class RunOptions:
 
     The attributes carry the estimator's parameters of the same names: ``output`` and
     ``transform_batch_size`` for the collapse statistics of the history, ``data_on_device``,
-    ``verbose``, and the checkpoint settings ``checkpoint_dir``, ``checkpoint_every`` and
-    ``resume``.
+    ``verbose``, and the checkpoint settings ``checkpoint_dir``, ``checkpoint_every``,
+    ``checkpoint_every_rows`` and ``resume``.
     """
 
     output: str
@@ -77,6 +77,7 @@ class RunOptions:
     verbose: int
     checkpoint_dir: str | os.PathLike | None
     checkpoint_every: int
+    checkpoint_every_rows: int | None
     resume: bool
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+import zlib
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
@@ -30,7 +32,7 @@ from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import RunSchedules
 
-__all__ = ["TrainResult", "PassResult", "train_tjepa", "train_pass", "pass_record", "table_batches", "iterations_per_epoch"]
+__all__ = ["TrainResult", "PassResult", "InMemoryRows", "train_tjepa", "train_on", "train_pass", "pass_record", "table_batches", "iterations_per_epoch"]
 
 logger = logging.getLogger("sklearn_tjepa")
 
@@ -107,10 +109,10 @@ def _batch_loss(student, target_encoder, sampler, config, x_num, x_cat, generato
 class _Run:
     """State of one pretraining run on one process (rank)."""
 
-    def __init__(self, spec, config, device, rank, world_size, data_shapes):
+    def __init__(self, spec, config, device, rank, world_size, data_shapes, layout=None):
         self.spec, self.config, self.device = spec, config, device
         self.rank, self.world_size = rank, world_size
-        self.fingerprint = run_fingerprint(spec, config, data_shapes=data_shapes, world_size=world_size)
+        self.fingerprint = run_fingerprint(spec, config, data_shapes=data_shapes, world_size=world_size, layout=layout)
         self.streams = RandomStreams(config.seed)
         self.sampler = MaskSampler.from_config(spec.n_features, config)
         with seeded_torch(self.streams.seed("init"), device):
@@ -129,6 +131,8 @@ class _Run:
         )
         self.history: list[dict] = []
         self.start_epoch = 0
+        self.start_window = 0  # windows of start_epoch already trained (a checkpoint within an epoch)
+        self.partial: PassResult | None = None  # what those windows did
         self.best_loss = float("inf")
         self.best_epoch: int | None = None
         self.best_state: dict | None = None
@@ -146,9 +150,15 @@ class _Run:
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
 
-    def state(self, ranks: list[dict], finished: bool) -> dict:
-        """Everything a resumed run needs, with ``ranks`` the per-rank random states in rank order."""
-        return {
+    def state(self, ranks: list[dict], finished: bool, partial: tuple[int, "PassResult"] | None = None) -> dict:
+        """Everything a resumed run needs, with ``ranks`` the per-rank random states in rank order.
+
+        ``partial`` is ``(windows, done)`` for a state taken within an epoch: the windows of the
+        epoch trained so far and what they did; the state then holds them as ``position`` and
+        ``partial``.
+        """
+        within = {} if partial is None else {"position": partial[0], "partial": partial[1].as_state()}
+        return within | {
             "fingerprint": self.fingerprint,
             "seed": self.config.seed,
             "epoch": len(self.history),
@@ -166,18 +176,18 @@ class _Run:
             "bad_epochs": self.bad_epochs,
         }
 
-    def save(self, directory, *, finished: bool) -> None:
+    def save(self, directory, *, finished: bool, partial: tuple[int, "PassResult"] | None = None) -> None:
         """Checkpoint the run: every rank sends its random states to rank 0, which writes one file.
 
         ``finished`` marks a run stopped early (by the validation loss or a callback): resuming
-        it trains no further.
+        it trains no further. ``partial`` marks a checkpoint within an epoch (see :meth:`state`).
         """
         ranks = [self._rank_state()]
         if self.world_size > 1:
             ranks = [None] * self.world_size if self.rank == 0 else None
             torch.distributed.gather_object(self._rank_state(), ranks, dst=0)
         if self.rank == 0:
-            save_checkpoint(directory, self.state(ranks, finished))
+            save_checkpoint(directory, self.state(ranks, finished, partial))
 
     def restore(self, state: dict, directory) -> None:
         """Continue from ``state`` (see :meth:`state`), refusing one of another run with its reason."""
@@ -213,6 +223,9 @@ class _Run:
         self.history = list(state["history"])
         # a finished (early-stopped) run starts past its last epoch: no further training
         self.start_epoch = self.config.max_epochs if state["finished"] else int(state["epoch"])
+        if "position" in state:
+            self.start_window = int(state["position"])
+            self.partial = PassResult.from_state(state["partial"], self.device)
         self.order_generator.set_state(state["order_generator"])
         self.mask_generators[0].set_state(state["size_generator"])
         self.mask_generators[1].set_state(mine["index_generator"])
@@ -286,6 +299,22 @@ class PassResult:
     momentum: float
     seconds: float
 
+    def then(self, later: "PassResult") -> "PassResult":
+        """This pass followed by ``later``, as one pass."""
+        return PassResult(
+            self.loss_sum + later.loss_sum, self.rows + later.rows, self.steps + later.steps,
+            later.lr, later.weight_decay, later.momentum, self.seconds + later.seconds,
+        )
+
+    def as_state(self) -> dict:
+        """Plain values for a checkpoint (see :meth:`from_state`)."""
+        return {**dataclasses.asdict(self), "loss_sum": self.loss_sum.detach().cpu()}
+
+    @classmethod
+    def from_state(cls, state: dict, device: torch.device) -> "PassResult":
+        """The pass saved by :meth:`as_state`, its loss sum on ``device``."""
+        return cls(**{**state, "loss_sum": state["loss_sum"].to(device)})
+
 
 def train_pass(run: _Run, schedules: RunSchedules, batches, step: int) -> PassResult:
     """One optimiser step per batch of ``batches``, the schedules' values taken from ``step`` on.
@@ -357,6 +386,58 @@ def pass_record(run: _Run, options: RunOptions, number: int, done: PassResult, m
     return record
 
 
+class InMemoryRows:
+    """Encoded training rows held in memory, as the loop's source of batches.
+
+    The loop reads its rows through this interface, which rows streamed from files implement
+    too (:class:`~sklearn_tjepa.streaming.rows.ParquetRows`): ``shapes`` and ``layout`` enter
+    the checkpoints' fingerprint, ``n_rows`` is the number of rows, :meth:`steps_per_epoch`
+    the steps of one rank per epoch, :meth:`monitor` the rows of the collapse statistics and
+    :meth:`windows` the batches of an epoch, in windows after which a checkpoint may be taken,
+    and :meth:`identity` what must be equal on every rank.
+    In memory an epoch is one window: a permutation of all rows drawn from the run's data-order
+    stream and shared by the ranks, of which each takes its ``n_rows // world_size`` share.
+
+    Parameters
+    ----------
+    x_num, x_cat : ndarray
+        Encoded rows (see :class:`~sklearn_tjepa.preprocessing.EncodedTable`).
+    """
+
+    layout = None
+
+    def __init__(self, x_num: np.ndarray, x_cat: np.ndarray):
+        self.x_num, self.x_cat = x_num, x_cat
+        self.shapes = (x_num.shape, x_cat.shape)
+        self.n_rows = x_num.shape[0]
+
+    def steps_per_epoch(self, batch_size: int, world_size: int) -> int:
+        """Optimiser steps of one epoch on each rank."""
+        return iterations_per_epoch(self.n_rows // world_size, batch_size)
+
+    def identity(self) -> tuple:
+        """What must be equal on every rank: shape, dtype and checksum of each array."""
+        return tuple((a.shape, str(a.dtype), zlib.crc32(np.ascontiguousarray(a).data)) for a in (self.x_num, self.x_cat))
+
+    def monitor(self, streams: RandomStreams) -> tuple[np.ndarray, np.ndarray]:
+        """Up to 1024 rows, drawn from the ``monitor_rows`` stream."""
+        rows = streams.numpy("monitor_rows").permutation(self.n_rows)[:_MONITOR_ROWS]
+        return self.x_num[rows], self.x_cat[rows]
+
+    def place(self, device: torch.device, mode: str) -> str:
+        """Put the rows where batches are gathered from (``mode``: ``data_on_device``); says where."""
+        on_device = _data_fits_on_device(device, self.x_num.nbytes + self.x_cat.nbytes, mode)
+        self._rows = (_place(self.x_num, device, on_device), _place(self.x_cat, device, on_device))
+        return "device" if on_device else "host"
+
+    def windows(self, run: "_Run", epoch: int, start: int = 0):
+        """The epoch's batches as one window; none from ``start=1`` (the window was trained)."""
+        if start == 0:
+            shard = self.n_rows // run.world_size
+            order = torch.randperm(self.n_rows, generator=run.order_generator)[run.rank * shard : (run.rank + 1) * shard]
+            yield table_batches(*self._rows, order, run.config.batch_size, run.device)
+
+
 def train_tjepa(
     spec: ModelSpec,
     config: TrainConfig,
@@ -409,31 +490,56 @@ def train_tjepa(
     -----
     - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``
     """
+    return train_on(
+        spec, config, options, InMemoryRows(x_num, x_cat),
+        device=device, valid=valid, on_epoch_end=on_epoch_end, rank=rank, world_size=world_size,
+    )
+
+
+def train_on(
+    spec: ModelSpec,
+    config: TrainConfig,
+    options: RunOptions,
+    data,
+    *,
+    device: torch.device,
+    valid: tuple[np.ndarray, np.ndarray] | None = None,
+    on_epoch_end: Callable[[dict, TabularEncoder], bool] | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+) -> TrainResult:
+    """Pretrain on the rows of ``data``, an :class:`InMemoryRows` or rows streamed from files.
+
+    As :func:`train_tjepa`, which calls it. With ``options.checkpoint_dir`` and
+    ``options.checkpoint_every_rows``, a checkpoint is also written within an epoch, at the end
+    of the first window after which that many rows (over all ranks) were trained since the last
+    checkpoint; a resumed run continues from that window.
+    """
     with seeded_torch(RandomStreams(config.seed).seed("dropout"), device):
-        return _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, rank, world_size)
+        return _train(spec, config, options, data, device, valid, on_epoch_end, rank, world_size)
 
 
-def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, rank, world_size) -> TrainResult:
-    run = _Run(spec, config, device, rank, world_size, data_shapes=(x_num.shape, x_cat.shape))
+def _train(spec, config, options, data, device, valid, on_epoch_end, rank, world_size) -> TrainResult:
+    run = _Run(spec, config, device, rank, world_size, data_shapes=data.shapes, layout=data.layout)
     if options.resume and options.checkpoint_dir:
         state = load_checkpoint(options.checkpoint_dir)
         if state is not None:
             run.restore(state, options.checkpoint_dir)
-            logger.info("resumed from %s at epoch %d", options.checkpoint_dir, run.start_epoch)
+            logger.info("resumed from %s at epoch %d, window %d", options.checkpoint_dir, run.start_epoch, run.start_window)
 
-    on_device = _data_fits_on_device(device, x_num.nbytes + x_cat.nbytes, options.data_on_device)
-    train_num, train_cat = _place(x_num, device, on_device), _place(x_cat, device, on_device)
-    valid_tensors = None if valid is None else (_place(valid[0], device, on_device), _place(valid[1], device, on_device))
-    n_rows = x_num.shape[0]
-    shard = n_rows // world_size
-    ipe = iterations_per_epoch(shard, config.batch_size)
+    placement = data.place(device, options.data_on_device)
+    valid_tensors = None
+    if valid is not None:
+        on_device = _data_fits_on_device(device, valid[0].nbytes + valid[1].nbytes, options.data_on_device)
+        valid_tensors = (_place(valid[0], device, on_device), _place(valid[1], device, on_device))
+    ipe = data.steps_per_epoch(config.batch_size, world_size)
     schedules = RunSchedules.for_run(config, ipe)
-    monitor_rows = run.streams.numpy("monitor_rows").permutation(n_rows)[:_MONITOR_ROWS]
+    monitor = data.monitor(run.streams)
     log_level = logging.INFO if options.verbose >= 2 else logging.DEBUG
     logger.log(
         log_level,
-        "T-JEPA on %s, rank %d/%d: %d rows, %d features, %d steps/epoch, data on device: %s",
-        device, rank, world_size, n_rows, spec.n_features, ipe, on_device,
+        "T-JEPA on %s, rank %d/%d: %d rows, %d features, %d steps/epoch, batches from %s",
+        device, rank, world_size, data.n_rows, spec.n_features, ipe, placement,
     )
 
     progress = tqdm(
@@ -445,9 +551,16 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
         total=config.max_epochs,
     )
     for epoch in progress:
-        order = torch.randperm(n_rows, generator=run.order_generator)[rank * shard : (rank + 1) * shard]
-        done = train_pass(run, schedules, table_batches(train_num, train_cat, order, config.batch_size, device), epoch * ipe)
-        record = pass_record(run, options, epoch + 1, done, (x_num[monitor_rows], x_cat[monitor_rows]))
+        start, done = (run.start_window, run.partial) if epoch == run.start_epoch else (0, None)
+        unsaved = 0
+        for window, batches in enumerate(data.windows(run, epoch, start), start=start):
+            part = train_pass(run, schedules, batches, epoch * ipe + (done.steps if done else 0))
+            done = part if done is None else done.then(part)
+            unsaved += part.rows * world_size
+            if options.checkpoint_dir and options.checkpoint_every_rows and unsaved >= options.checkpoint_every_rows:
+                run.save(options.checkpoint_dir, finished=False, partial=(window + 1, done))
+                unsaved = 0
+        record = pass_record(run, options, epoch + 1, done, monitor)
         stop = False
         if valid_tensors is not None:
             record["valid_loss"] = _validation_loss(run, *valid_tensors)

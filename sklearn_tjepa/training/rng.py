@@ -23,7 +23,10 @@ __all__ = ["STREAMS", "RandomStreams", "seeded_torch"]
 #: stopping; ``validation_mask_sizes``, ``validation_mask_positions``: the fixed masks of the
 #: validation loss; ``monitor_rows``: the rows whose embeddings give the collapse statistics;
 #: ``missing_inputs``: the values hidden as missing from the student (one stream per rank);
-#: ``validation_missing_inputs``: the same for the validation loss.
+#: ``validation_missing_inputs``: the same for the validation loss;
+#: ``preprocessing_sample``: the rows of a Parquet dataset that the preprocessing is fitted on;
+#: ``stream_order``: the order of its row groups and of the rows within each shuffle window
+#: (keyed further by epoch, rank and window, so that any window can be read again alone).
 STREAMS = (
     "init",
     "dropout",
@@ -36,6 +39,8 @@ STREAMS = (
     "monitor_rows",
     "missing_inputs",
     "validation_missing_inputs",
+    "preprocessing_sample",
+    "stream_order",
 )
 
 
