@@ -503,11 +503,15 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features), or Parquet dataset
             Training rows; numerical, categorical (category, object, string, bool) columns and
-            NaN anywhere.
+            NaN anywhere. Or a Parquet dataset (a path to a file or directory, a list of files
+            or a :class:`pyarrow.dataset.Dataset`), streamed from disk: the preprocessing is
+            fitted on a sample of ``preprocessing_sample_rows`` rows and each epoch is read in
+            shuffled windows of ``shuffle_buffer_rows`` rows.
         y : array-like of shape (n_samples,) or None
-            Ignored (present for Pipeline compatibility); its length must match ``X``.
+            Ignored (present for Pipeline compatibility); its length must match ``X``. Not
+            accepted with a Parquet dataset.
         eval_set : array-like or DataFrame of shape (n_valid, n_features), default=None
             Rows whose JEPA loss is recorded each epoch and picks the best epoch's encoder; with
             ``early_stopping=True`` it also stops training (instead of a held-out share).
