@@ -21,12 +21,12 @@ from sklearn_tjepa.inference import embed
 from sklearn_tjepa.model.jepa import ModelSpec, encoder_state, load_encoder
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
-from sklearn_tjepa.training.checkpoints import load_checkpoint
-from sklearn_tjepa.training.incremental import train_increment
-from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 from sklearn_tjepa.streaming.rows import ParquetRows
 from sklearn_tjepa.streaming.sample import sample_rows
 from sklearn_tjepa.streaming.source import ParquetSource, is_parquet_source
+from sklearn_tjepa.training.checkpoints import load_checkpoint
+from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
+from sklearn_tjepa.training.incremental import train_increment
 from sklearn_tjepa.training.loop import InMemoryRows, TrainResult, train_on
 from sklearn_tjepa.training.rng import RandomStreams
 from sklearn_tjepa.validation import (

@@ -141,11 +141,18 @@ class ParquetRows:
         return self.preprocessor.transform(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
 
     def windows(self, run, epoch: int, start: int = 0):
-        """The batches of each window of the epoch, from window ``start`` on, for ``run``'s rank."""
+        """The batches of each window of the epoch, from window ``start`` on, for ``run``'s rank.
+
+        A window is read when its first batch is asked for, so that the time of reading it
+        counts in the pass that trains on it.
+        """
         for window in range(start, self.n_windows(run.world_size)):
-            table = self.read_window(epoch, run.rank, run.world_size, window)
-            order = self._generator(_WINDOW_ORDER, epoch, run.rank, window).permutation(len(table))
-            yield table_batches(
-                torch.from_numpy(table.x_num), torch.from_numpy(table.x_cat), torch.from_numpy(order),
-                run.config.batch_size, run.device,
-            )
+            yield self._batches(run, epoch, window)
+
+    def _batches(self, run, epoch: int, window: int):
+        table = self.read_window(epoch, run.rank, run.world_size, window)
+        order = self._generator(_WINDOW_ORDER, epoch, run.rank, window).permutation(len(table))
+        yield from table_batches(
+            torch.from_numpy(table.x_num), torch.from_numpy(table.x_cat), torch.from_numpy(order),
+            run.config.batch_size, run.device,
+        )

@@ -193,11 +193,6 @@ class ParquetSource:
                 "every file (cast it when writing the files)."
             )
 
-    @property
-    def filesystem(self) -> pa.fs.FileSystem:
-        """The filesystem holding :attr:`files`."""
-        return self._filesystem
-
     def read(self, row_group: RowGroup, *, batch_rows: int) -> Iterator[pa.RecordBatch]:
         """The rows of ``row_group`` (its :attr:`columns`), in batches of at most ``batch_rows``.
 

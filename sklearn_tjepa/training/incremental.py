@@ -17,16 +17,7 @@ import torch
 from sklearn_tjepa.model.jepa import ModelSpec, encoder_state
 from sklearn_tjepa.training.checkpoints import fingerprint_differences
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
-from sklearn_tjepa.training.loop import (
-    _MONITOR_ROWS,
-    _Run,
-    _data_fits_on_device,
-    _place,
-    iterations_per_epoch,
-    pass_record,
-    table_batches,
-    train_pass,
-)
+from sklearn_tjepa.training.loop import InMemoryRows, _Run, iterations_per_epoch, pass_record, train_pass
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import RunSchedules
 
@@ -139,7 +130,6 @@ def train_increment(
     -----
     - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``
     """
-    n_rows = x_num.shape[0]
     with seeded_torch(RandomStreams(config.seed).seed("dropout"), device):
         run = _Run(spec, config, device, 0, 1, data_shapes=((x_num.shape[1],), (x_cat.shape[1],)))
         if state is not None:
@@ -149,12 +139,13 @@ def train_increment(
             run.raw_student.encoder.load_state_dict(initial_encoder)
             run.target_encoder.load_state_dict(initial_encoder)
         schedules = RunSchedules.for_run(config, iterations_per_epoch(epoch_rows, config.batch_size))
-        on_device = _data_fits_on_device(device, x_num.nbytes + x_cat.nbytes, options.data_on_device)
-        train_num, train_cat = _place(x_num, device, on_device), _place(x_cat, device, on_device)
-        order = torch.randperm(n_rows, generator=run.order_generator)
-        done = train_pass(run, schedules, table_batches(train_num, train_cat, order, config.batch_size, device), step)
-        monitor_rows = run.streams.numpy("monitor_rows").permutation(n_rows)[:_MONITOR_ROWS]
-        record = pass_record(run, options, len(run.history) + 1, done, (x_num[monitor_rows], x_cat[monitor_rows]))
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        rows = InMemoryRows(x_num, x_cat)
+        rows.place(device, options.data_on_device)
+        (batches,) = rows.windows(run, len(run.history))
+        done = train_pass(run, schedules, batches, step)
+        record = pass_record(run, options, len(run.history) + 1, done, rows.monitor(run.streams))
         run.history.append(record)
         new_state = _to_cpu(run.state([run._rank_state()], finished=False))
     return IncrementResult(new_state, encoder_state(run.target_encoder, copy=True), record, done.steps)

@@ -32,7 +32,17 @@ from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import RunSchedules
 
-__all__ = ["TrainResult", "PassResult", "InMemoryRows", "train_tjepa", "train_on", "train_pass", "pass_record", "table_batches", "iterations_per_epoch"]
+__all__ = [
+    "TrainResult",
+    "PassResult",
+    "InMemoryRows",
+    "train_tjepa",
+    "train_on",
+    "train_pass",
+    "pass_record",
+    "table_batches",
+    "iterations_per_epoch",
+]
 
 logger = logging.getLogger("sklearn_tjepa")
 
@@ -335,8 +345,6 @@ def train_pass(run: _Run, schedules: RunSchedules, batches, step: int) -> PassRe
         Number of optimiser steps the run took before this pass.
     """
     started = time.perf_counter()
-    if run.device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(run.device)
     config = run.config
     running = torch.zeros((), device=run.device)
     seen = steps = 0
@@ -551,6 +559,8 @@ def _train(spec, config, options, data, device, valid, on_epoch_end, rank, world
         total=config.max_epochs,
     )
     for epoch in progress:
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         start, done = (run.start_window, run.partial) if epoch == run.start_epoch else (0, None)
         unsaved = 0
         for window, batches in enumerate(data.windows(run, epoch, start), start=start):
