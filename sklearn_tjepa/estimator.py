@@ -237,7 +237,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         numerical scaling, piecewise-linear bins) is fitted on a uniform random sample of this
         many rows (all rows when fewer), drawn with the run's seed; categories absent from the
         sample are embedded as missing.
-    shuffle_buffer_rows : int, default=65_536
+    shuffle_buffer_rows : int, default=262_144
         With a Parquet dataset, each epoch reads the row groups in a shuffled order, cuts the
         rows into windows of this many rows (rounded down to whole batches, at least one
         batch), and shuffles the rows within each window; only one window is held in memory.
@@ -375,7 +375,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         checkpoint_every_rows=None,
         partial_fit_rows=None,
         preprocessing_sample_rows=100_000,
-        shuffle_buffer_rows=65_536,
+        shuffle_buffer_rows=262_144,
         callbacks=None,
         random_state=None,
         verbose=0,

@@ -19,7 +19,6 @@ import math
 import zlib
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import torch
 
@@ -132,13 +131,19 @@ class ParquetRows:
         return pieces
 
     def read_window(self, epoch: int, rank: int, world_size: int, window: int) -> EncodedTable:
-        """The encoded rows of a window, in stream order (before its shuffle)."""
-        frames = []
+        """The encoded rows of a window, in stream order (before its shuffle).
+
+        Each row group's part is converted to pandas and encoded on its own, so that only the
+        compact encoded arrays of the whole window are held at once.
+        """
+        parts = []
         for position, start, stop in self.window_rows_of(epoch, rank, world_size, window):
             group = self.source.row_groups[position]
             table = pa.Table.from_batches(list(self.source.read(group, batch_rows=group.n_rows)))
-            frames.append(table.slice(start, stop - start).to_pandas())
-        return self.preprocessor.transform(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
+            parts.append(self.preprocessor.transform(table.slice(start, stop - start).to_pandas()))
+        return EncodedTable(
+            np.concatenate([part.x_num for part in parts]), np.concatenate([part.x_cat for part in parts])
+        )
 
     def windows(self, run, epoch: int, start: int = 0):
         """The batches of each window of the epoch, from window ``start`` on, for ``run``'s rank.
