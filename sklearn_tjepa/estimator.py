@@ -107,8 +107,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     feature_type_embedding : bool, default=True
         Add a learned embedding of each feature's type (numerical or categorical).
     predictor : {"transformer", "mlp"}, default="transformer"
-        Predictor kind: mask tokens through a transformer, or one MLP per feature on the flattened
-        context.
+        Predictor kind: mask tokens through a transformer, or one MLP per feature whose input
+        holds the CLS tokens, then one slot per feature with that feature's context token
+        (zeros when the feature is not in the context), then a 0/1 indicator of the visible
+        features, so that each input weight always reads the same feature.
     predictor_d_model : int, default=32
         Width inside the transformer predictor, hidden width of the MLP predictor.
     predictor_n_layers : int, default=2
@@ -161,8 +163,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         ``ema_horizon_scale`` times the training iterations.
     ema_horizon_scale : float, default=1.25
         Length of the momentum schedule relative to training (at least 1): with 1.25 the
-        momentum ends training four fifths of the way to ``ema_end`` (``ipe_scale`` in I-JEPA
-        and the T-JEPA reference).
+        momentum ends training four fifths of the way from ``ema_start`` to ``ema_end``. Only
+        the momentum schedule is stretched; the learning-rate and weight-decay schedules end
+        with training. The T-JEPA reference calls this factor ``ipe_scale``, defaults it to 1.0
+        and stretches its learning-rate and weight-decay schedules by it as well (so there,
+        with a factor above 1, training stops before they reach their final values).
     grad_clip : float or None, default=None
         Clip the gradients' global norm to this value.
     categorical_features : "auto", None or array-like, default="auto"
