@@ -71,6 +71,8 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn-tjepa {release}"
 html_theme_options = {
     "navigation_with_keys": False,
+    # Getting started, user guide, examples, API, and the two measurement pages in the top bar.
+    "header_links_before_dropdown": 6,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
