@@ -60,6 +60,10 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    # Each API page lists the examples that use its object (the minigallery in
+    # _templates/autosummary/): the examples' names of this package are recorded here.
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("sklearn_tjepa",),
 }
 
 plot_include_source = False
