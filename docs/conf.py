@@ -1,6 +1,7 @@
 """Sphinx configuration of the sklearn-tjepa documentation.
 
-Build with ``python -m sphinx -W -b html docs docs/_build/html`` (needs the ``docs`` extra).
+Build with ``python -m sphinx -W -b html docs docs/_build/html`` (needs the ``docs`` extra); it
+executes the gallery examples, which ``-D plot_gallery=0`` skips.
 """
 
 import os
