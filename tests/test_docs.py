@@ -117,3 +117,36 @@ def test_gallery_examples_define_every_name_they_use(script):
 
 def test_undefined_names_sees_a_missing_variable():
     assert _undefined_names("from x import f\nf(X_train, y)\ny = 1") == {"X_train"}
+
+
+def _unintended_outputs(script: str) -> list[str]:
+    """Last lines of gallery cells that would show an object's repr in the rendered page.
+
+    sphinx-gallery shows the value of a cell's last statement when it is an expression: a
+    fitted estimator's diagram after ``model.fit(...)``, a ``Legend`` object, ... A cell may end
+    with ``print(...)``, a ``DataFrame.head()`` shown on purpose, a statement that is not an
+    expression, or an expression silenced by a trailing ``;``.
+    """
+    offending = []
+    for cell in re.split(r"^# %%.*$", script, flags=re.MULTILINE)[1:]:
+        body = ast.parse(cell).body
+        last_line = cell.rstrip().splitlines()[-1] if body else ""
+        if not body or not isinstance(body[-1], ast.Expr) or last_line.rstrip().endswith(";"):
+            continue
+        value = body[-1].value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
+            continue
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "head":
+            continue
+        offending.append(last_line.strip())
+    return offending
+
+
+@pytest.mark.parametrize("script", sorted((DOCS / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_gallery_cells_show_no_stray_object_repr(script):
+    assert _unintended_outputs(script.read_text(encoding="utf-8")) == []
+
+
+def test_unintended_outputs_sees_a_fit_at_the_end_of_a_cell():
+    script = '"""Title"""\n# %%\nmodel.fit(X)\n# %%\nmodel.fit(X);\n# %%\nprint(1)\n# %%\nX.head()\n'
+    assert _unintended_outputs(script) == ["model.fit(X)"]

@@ -78,4 +78,4 @@ for name, clf in [("pretrained", pretrained), ("from scratch", scratch)]:
 ax.set_xlabel("fine-tuning epoch")
 ax.set_ylabel("validation cross-entropy (nats)")
 ax.legend()
-fig.tight_layout()
+fig.tight_layout();

@@ -75,4 +75,4 @@ ax.set_ylim(0, 1)
 ax.set_xlabel("maximum share of the features in the context and in each target set")
 ax.set_ylabel("accuracy (fraction correct),\nmean ± std over 2 folds")
 ax.set_title("Linear-probe accuracy per maximum mask share")
-fig.tight_layout()
+fig.tight_layout();

@@ -68,7 +68,7 @@ raw = Pipeline(
         ("clf", LogisticRegression(max_iter=2000)),
     ]
 )
-raw.fit(X_train, y_train)
+raw.fit(X_train, y_train);
 
 # %%
 # What the numbers mean

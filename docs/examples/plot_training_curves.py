@@ -26,7 +26,7 @@ tjepa = TJEPATransformer(
     d_model=16, n_layers=1, n_heads=2, ffn_dim=32, max_epochs=6, output="cls", callbacks=[probe],
     device="cpu", random_state=0,
 )
-tjepa.fit(X_train, eval_set=X_valid)
+tjepa.fit(X_train, eval_set=X_valid);
 
 # %%
 # Training curves
