@@ -12,6 +12,7 @@ baseline configs.
 import json
 import os
 import re
+import shlex
 import site
 import subprocess
 import sys
@@ -60,6 +61,32 @@ unmet = [
 configs = {(d, m): load_config(d, m) for d in DATASET_CODES for m in MODEL_NAMES}
 print(json.dumps({"file": sklearn_tjepa.__file__, "n_configs": len(configs), "unmet": unmet}))
 """
+
+
+def shell_commands(script: str) -> list[list[str]]:
+    """The simple commands of a shell script, each as its words (comments dropped, split at ``&&``)."""
+    commands = []
+    for line in script.splitlines():
+        command = []
+        for word in [*shlex.split(line, comments=True), "&&"]:
+            if word != "&&":
+                command.append(word)
+            elif command:
+                commands.append(command)
+                command = []
+    return commands
+
+
+def readme_commands(heading: str) -> list[list[str]]:
+    """The commands of README's first ``bash`` block after ``heading``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(re.escape(heading) + r".*?```bash\n(.*?)```", text, flags=re.DOTALL)
+    assert match, f"README has no bash block after {heading!r}"
+    return shell_commands(match.group(1))
+
+
+def is_pip_install(command: list[str]) -> bool:
+    return command[:2] == ["pip", "install"] or command[:4] == ["python", "-m", "pip", "install"]
 
 
 def readme_first_example() -> str:
@@ -141,6 +168,14 @@ def test_test_extra_provides_a_toml_parser_where_python_has_none(pyproject):
     (tomli,) = (r for r in requirements if r.name == "tomli")
     assert tomli.marker.evaluate({"python_version": "3.10"})
     assert not tomli.marker.evaluate({"python_version": "3.11"})
+
+
+def test_ci_runs_readmes_test_command_and_installs_nothing_else():
+    tests, docs = readme_commands("**Tests**"), readme_commands("## Documentation")
+    ci = shell_commands((ROOT / ".ci" / "run").read_text(encoding="utf-8"))
+    assert [c for c in tests if c not in ci] == []
+    assert [ci.index(c) for c in tests] == sorted(ci.index(c) for c in tests)
+    assert [c for c in ci if is_pip_install(c)] == [c for c in tests + docs if is_pip_install(c)]
 
 
 def test_wheel_in_fresh_venv_runs_readme_example_and_load_config(tmp_path, pyproject):
