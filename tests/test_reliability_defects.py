@@ -6,6 +6,7 @@ the version records of a pickle, a failed refit, callbacks with ``backend="torch
 bad-input battery, ``test_reliability_inputs.py``). Run with ``pytest -m reliability``."""
 
 import pickle
+import re
 import threading
 import warnings
 
@@ -216,8 +217,17 @@ def test_pickle_keeps_the_versions_that_wrote_it(X):
     assert state["_sklearn_tjepa_version"] == sklearn_tjepa.__version__
 
 
-@pytest.mark.parametrize("version", ["0.0.1", None], ids=["another version", "no version record"])
-def test_pickle_from_another_sklearn_tjepa_version_warns(X, version):
+@pytest.mark.parametrize(
+    ("version", "saved_by", "remedy"),
+    [
+        ("0.0.1", "sklearn_tjepa 0.0.1", r"the version that saved it \(pip install sklearn-tjepa==0.0.1\)\."),
+        (None, "sklearn_tjepa a version that did not record itself", r"the version that saved it\."),
+    ],
+    ids=["another version", "no version record"],
+)
+def test_pickle_from_another_sklearn_tjepa_version_warns(X, version, saved_by, remedy):
+    import sklearn_tjepa
+
     est = make(max_epochs=0).fit(X)
     state = est.__getstate__()
     if version is None:
@@ -225,8 +235,13 @@ def test_pickle_from_another_sklearn_tjepa_version_warns(X, version):
     else:
         state["_sklearn_tjepa_version"] = version
     clone = TJEPATransformer.__new__(TJEPATransformer)
-    with pytest.warns(UserWarning, match="sklearn_tjepa.*categor"):
+    current = re.escape(sklearn_tjepa.__version__)
+    with pytest.warns(UserWarning) as record:
         clone.__setstate__(state)
+    (message,) = [str(w.message) for w in record]
+    # both versions, then what to do: refit with this version or load with the one that saved it
+    assert re.search(f"saved by {saved_by} under sklearn_tjepa {current}:", message), message
+    assert re.search(f"Refit it with sklearn_tjepa {current}, or load it with {remedy}$", message), message
     np.testing.assert_array_equal(clone.transform(X), est.transform(X))
 
 
