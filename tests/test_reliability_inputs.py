@@ -359,11 +359,6 @@ def test_set_params_then_fit_refuses(params, error, match, no_training):
         est.fit(np.random.default_rng(0).normal(size=(24, 3)))
 
 
-def test_set_params_refuses_an_unknown_parameter():
-    with pytest.raises(ValueError, match="Invalid parameter 'n_layer'"):
-        make().set_params(n_layer=2)
-
-
 def test_predictor_without_layers_is_refused(no_training):
     with pytest.raises(ValueError, match="predictor_n_layers must be a positive int.*predictor='transformer'"):
         make(predictor_n_layers=0).fit(np.zeros((24, 3)))
