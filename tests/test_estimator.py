@@ -65,6 +65,19 @@ def test_missing_values_in_numpy_input(make, X_numeric):
     assert np.isfinite(out).all()
 
 
+def test_nan_gives_finite_embeddings(make, X_numeric):
+    X = X_numeric.copy()
+    X[0, 4] = np.nan
+    X[1, :] = np.nan
+    est = make().fit(X)
+    out = est.transform(X)
+    assert np.isfinite(out).all()
+    history_values = [record["loss"] for record in est.history_]
+    assert np.isfinite(history_values).all()
+    # the NaN does not leak into other rows
+    np.testing.assert_array_equal(est.transform(X[2:]), out[2:])
+
+
 def test_unseen_category_embeds_like_missing(make, mixed_frame):
     est = make().fit(mixed_frame)
     rows = mixed_frame.iloc[[0, 0, 0]].copy()
@@ -125,6 +138,15 @@ def test_variants_train_and_embed(make, mixed_frame_missing, overrides):
     assert np.isfinite(est.history_[0]["loss"])
 
 
+@pytest.mark.parametrize("predictor", ["transformer", "mlp"])
+@pytest.mark.parametrize("n_context_sets", [1, 2])
+def test_multiple_context_views_and_mlp_predictor_train(make, X_numeric, predictor, n_context_sets):
+    est = make(predictor=predictor, n_context_sets=n_context_sets, n_target_sets=3, mask_max_context_share=0.4).fit(X_numeric)
+    assert all(np.isfinite(record["loss"]) for record in est.history_)
+    out = est.transform(X_numeric)
+    assert out.shape == (120, 48) and np.isfinite(out).all()
+
+
 # ---------------------------------------------------------------- determinism and RNG
 
 
@@ -165,6 +187,14 @@ def test_transform_is_repeatable_with_dropout(make, X_numeric):
     assert not est.encoder_.training
 
 
+def test_embeddings_without_dropout(make, X_numeric):
+    est = make(dropout=0.5).fit(X_numeric)
+    first = est.transform(X_numeric)
+    np.testing.assert_array_equal(est.transform(X_numeric), first)
+    # row independence: a row's embedding does not depend on its batch
+    np.testing.assert_array_equal(est.set_params(transform_batch_size=1).transform(X_numeric[:5]), first[:5])
+
+
 # ---------------------------------------------------------------- fitted state
 
 
@@ -182,6 +212,22 @@ def test_preprocessing_fitted_on_fit_rows_only(make, mixed_frame):
     assert joblib.hash(est.preprocessor_) == before
     assert all(np.array_equal(a, b) for a, b in zip(est.preprocessor_.categories_, categories))
     assert "nowhere" not in est.preprocessor_.categories_[1]
+
+
+def test_scaler_fitted_on_fit_rows_only(make, X_numeric):
+    train, test = X_numeric[:80], X_numeric[80:] * 50
+    est = make(numerical_scaling="minmax").fit(train)
+    scaler = est.preprocessor_.scaler_
+    np.testing.assert_allclose(scaler.data_min_, train.min(axis=0))
+    np.testing.assert_allclose(scaler.data_max_, train.max(axis=0))
+    embeddings = est.transform(train)
+    est.transform(test)
+    np.testing.assert_allclose(scaler.data_max_, train.max(axis=0))
+    # the test rows change nothing for the training rows
+    np.testing.assert_array_equal(est.transform(train), embeddings)
+    # scaled test values are outside [0, 1]: they were scaled with the training range only
+    scaled = est.preprocessor_.transform(test).x_num
+    assert scaled.max() > 1.0 or scaled.min() < 0.0
 
 
 def test_history_and_n_iter(make, X_numeric):

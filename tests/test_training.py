@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_spec
+from conftest import row_indices, tiny_spec
 from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa.callbacks import Callback, LinearProbe
 from sklearn_tjepa.inference import pool_tokens
@@ -206,6 +206,65 @@ def test_loss_decreases_on_structured_data(make):
     assert losses[-1] < losses[0]
 
 
+def test_context_encoder_always_sees_cls(make, X_numeric, monkeypatch):
+    """Every context view given to the predictor starts with the CLS token(s), and the masks fed
+    to the student during training only hold feature indices."""
+    seen = []
+    original = loop.jepa_loss
+
+    def spy(student, target_encoder, x_num, x_cat, context, targets, **kwargs):
+        encoded = student.encoder(x_num, x_cat, context)
+        seen.append((encoded.shape[1], context.shape[2], int(context.max()), int(targets.max())))
+        return original(student, target_encoder, x_num, x_cat, context, targets, **kwargs)
+
+    monkeypatch.setattr(loop, "jepa_loss", spy)
+    make(n_cls_tokens=2, max_epochs=1).fit(X_numeric)
+    assert seen
+    for length, n_ctx, max_context, max_target in seen:
+        assert length == 2 + n_ctx
+        assert max_context < 5 and max_target < 5
+
+
+def test_first_step_uses_schedules(make, X_numeric, monkeypatch):
+    first_step = {}
+    momenta = []
+    original_make, original_ema = loop.make_optimizer, loop.ema_update
+
+    def make_optimizer(student):
+        optimizer = original_make(student)
+        step = optimizer.step
+
+        def recording_step(*args, **kwargs):
+            first_step.setdefault("groups", [(g["lr"], g["weight_decay"], g["decay"]) for g in optimizer.param_groups])
+            return step(*args, **kwargs)
+
+        optimizer.step = recording_step
+        return optimizer
+
+    def ema_update(target, source, momentum):
+        momenta.append(momentum)
+        return original_ema(target, source, momentum)
+
+    monkeypatch.setattr(loop, "make_optimizer", make_optimizer)
+    monkeypatch.setattr(loop, "ema_update", ema_update)
+    make(start_lr=3e-5, lr=1e-2, weight_decay=0.07, final_weight_decay=0.3, ema_start=0.95).fit(X_numeric)
+    for lr, wd, decay in first_step["groups"]:
+        assert lr == pytest.approx(3e-5)  # not AdamW's default 1e-3
+        assert wd == pytest.approx(0.07 if decay else 0.0)  # not AdamW's default 1e-2
+    assert momenta[0] == pytest.approx(0.95)
+    assert all(a <= b for a, b in zip(momenta, momenta[1:]))
+
+
+def test_rows_shuffled_each_epoch(make, X_numeric, recorded_batches):
+    X = X_numeric[:100]
+    est = make(max_epochs=3, batch_size=50).fit(X)
+    rows = row_indices(est, X, recorded_batches["train"])
+    orders = [rows[0] + rows[1], rows[2] + rows[3], rows[4] + rows[5]]
+    for order in orders:
+        assert sorted(order) == list(range(100)) and order != list(range(100))
+    assert orders[0] != orders[1] and orders[1] != orders[2]
+
+
 # ---------------------------------------------------------------- checkpoints
 
 
@@ -315,6 +374,44 @@ def test_no_validation_without_early_stopping(X_numeric, make):
     est = make().fit(X_numeric)
     assert est.best_epoch_ is None
     assert not any("valid_loss" in record for record in est.history_)
+
+
+def _row_set(array):
+    return {row.tobytes() for row in np.ascontiguousarray(array)}
+
+
+def _seen(recorded_batches, kind):
+    """The distinct rows the loop computed the objective on, training or validation."""
+    batches = recorded_batches[kind]
+    return np.unique(torch.cat(batches).numpy(), axis=0) if batches else None
+
+
+def test_early_stopping_validates_on_held_out_fit_rows(make, X_numeric, recorded_batches):
+    """Validation rows are a share of fit's X, disjoint from the training rows; nothing else
+    (in particular no test data) is ever seen."""
+    est = make(early_stopping=True, validation_fraction=0.25).fit(X_numeric)
+    encoded = _row_set(est.preprocessor_.transform(X_numeric).x_num)
+    train, valid = _seen(recorded_batches, "train"), _seen(recorded_batches, "valid")
+    assert len(valid) == 30 and len(train) == 90
+    assert _row_set(valid) <= encoded and _row_set(train) <= encoded
+    assert not _row_set(valid) & _row_set(train)
+    assert _row_set(valid) | _row_set(train) == encoded
+    assert est.best_epoch_ is not None
+
+
+def test_early_stopping_with_eval_set_uses_exactly_eval_set(make, X_numeric, recorded_batches):
+    X_fit, X_eval = X_numeric[:90], X_numeric[90:]
+    est = make().fit(X_fit, eval_set=X_eval)
+    assert _row_set(_seen(recorded_batches, "valid")) == _row_set(est.preprocessor_.transform(X_eval).x_num)
+    # all of fit's rows are trained on; the preprocessing saw fit's rows only
+    assert _row_set(_seen(recorded_batches, "train")) == _row_set(est.preprocessor_.transform(X_fit).x_num)
+    assert est.preprocessor_.scaler_.n_quantiles_ <= 90
+
+
+def test_no_validation_data_without_early_stopping(make, X_numeric, recorded_batches):
+    make().fit(X_numeric)
+    assert recorded_batches["valid"] == []
+    assert len(_seen(recorded_batches, "train")) == 120
 
 
 def test_patience_stops_and_keeps_best_encoder(monkeypatch, X_numeric, make):
