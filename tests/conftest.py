@@ -100,6 +100,12 @@ def tiny_spec(
 
 
 @pytest.fixture
+def X_small():
+    """A float64 array of 64 rows and 4 standard-normal features."""
+    return np.random.default_rng(0).normal(size=(64, 4))
+
+
+@pytest.fixture
 def X_numeric():
     """A float64 array of 120 rows and 5 numerical features."""
     rng = np.random.default_rng(0)

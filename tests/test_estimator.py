@@ -1,10 +1,14 @@
 """Tests for sklearn_tjepa.estimator.TJEPATransformer: inputs, outputs, determinism, fitted
-state, persistence (incl. a CUDA-fitted model loading without CUDA), progress bar, and errors
-raised before any training."""
+state, persistence (incl. a CUDA-fitted model loading without CUDA, and the versions a pickle
+records), transform leaving the fitted encoder alone (concurrent transforms), progress bar, and
+errors raised before any training."""
 
 import copy
 import io
 import pickle
+import re
+import threading
+import warnings
 
 import joblib
 import numpy as np
@@ -384,6 +388,141 @@ def test_cuda_fitted_transformer_loads_without_cuda(make, X_numeric, fake_cuda):
     joblib.dump(est, buffer)
     buffer.seek(0)
     np.testing.assert_array_equal(joblib.load(buffer).transform(X_numeric), expected)
+
+
+@pytest.mark.reliability
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_model_fitted_on_cuda_transforms_on_a_cpu_only_machine(make, X_small):
+    """A fit with device="cuda" leaves device="cuda" in the estimator (and CPU weights in its
+    pickle); loaded where CUDA is missing, transform falls back to the CPU with a warning."""
+    est = make().fit(X_small)
+    expected = est.transform(X_small)
+    est.set_params(device="cuda")  # what a fit on a GPU machine leaves
+    loaded = pickle.loads(pickle.dumps(est))
+    with pytest.warns(UserWarning, match=r"device='cuda'.*CUDA is not available.*CPU"):
+        Z = loaded.transform(X_small)
+    np.testing.assert_array_equal(Z, expected)
+    with pytest.raises(ValueError, match="CUDA is not available"):  # fitting there is still refused
+        loaded.fit(X_small)
+
+
+@pytest.mark.reliability
+def test_pickle_keeps_the_versions_that_wrote_it(make, X_small):
+    import sklearn
+
+    import sklearn_tjepa
+
+    state = make(max_epochs=0).fit(X_small).__getstate__()
+    assert state["_sklearn_version"] == sklearn.__version__
+    assert state["_sklearn_tjepa_version"] == sklearn_tjepa.__version__
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    ("version", "saved_by", "remedy"),
+    [
+        ("0.0.1", "sklearn_tjepa 0.0.1", r"the version that saved it \(pip install sklearn-tjepa==0.0.1\)\."),
+        (None, "sklearn_tjepa a version that did not record itself", r"the version that saved it\."),
+    ],
+    ids=["another version", "no version record"],
+)
+def test_pickle_from_another_sklearn_tjepa_version_warns(make, X_small, version, saved_by, remedy):
+    import sklearn_tjepa
+
+    est = make(max_epochs=0).fit(X_small)
+    state = est.__getstate__()
+    if version is None:
+        del state["_sklearn_tjepa_version"]  # pickles written before the record existed
+    else:
+        state["_sklearn_tjepa_version"] = version
+    clone = TJEPATransformer.__new__(TJEPATransformer)
+    current = re.escape(sklearn_tjepa.__version__)
+    with pytest.warns(UserWarning) as record:
+        clone.__setstate__(state)
+    (message,) = [str(w.message) for w in record]
+    # both versions, then what to do: refit with this version or load with the one that saved it
+    assert re.search(f"saved by {saved_by} under sklearn_tjepa {current}:", message), message
+    assert re.search(f"Refit it with sklearn_tjepa {current}, or load it with {remedy}$", message), message
+    np.testing.assert_array_equal(clone.transform(X_small), est.transform(X_small))
+
+
+@pytest.mark.reliability
+def test_pickle_of_this_version_loads_silently(make, X_small):
+    est = make(max_epochs=0).fit(X_small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(est))
+
+
+# ---------------------------------------------------------------- transform leaves the fitted encoder alone
+
+
+@pytest.mark.reliability
+def test_transform_never_moves_or_switches_the_fitted_encoder(make, X_small, monkeypatch):
+    """``transform`` must not call ``to``/``train``/``eval`` on ``encoder_`` (moving it to the
+    device and back in place is what broke concurrent transforms on a GPU)."""
+    est = make().fit(X_small)
+    touched = []
+    original_to, original_train = torch.nn.Module.to, torch.nn.Module.train
+
+    def to(self, *args, **kwargs):
+        touched.append(("to", id(self)))
+        return original_to(self, *args, **kwargs)
+
+    def train(self, mode=True):
+        touched.append(("train", id(self)))
+        return original_train(self, mode)
+
+    monkeypatch.setattr(torch.nn.Module, "to", to)
+    monkeypatch.setattr(torch.nn.Module, "train", train)
+    est.transform(X_small)
+    fitted = {id(module) for module in est.encoder_.modules()}
+    assert [call for call in touched if call[1] in fitted] == []
+
+
+@pytest.mark.reliability
+def test_transform_embeds_on_another_device_from_a_private_copy(make, X_small):
+    """On a device other than the encoder's, the copy is made for the call and the fitted
+    encoder stays where it is (the meta device stands in for a GPU)."""
+    from sklearn_tjepa.estimator import _encoder_on
+
+    est = make().fit(X_small)
+    before = {name: tensor.clone() for name, tensor in est.encoder_.state_dict().items()}
+    moved = _encoder_on(est.encoder_, torch.device("meta"))
+    assert all(p.device.type == "meta" for p in moved.parameters()) and not moved.training
+    assert all(p.device.type == "cpu" for p in est.encoder_.parameters())
+    same = _encoder_on(est.encoder_, torch.device("cpu"))  # same device: shared weights, own modules
+    assert same is not est.encoder_
+    assert all(a.data_ptr() == b.data_ptr() for a, b in zip(same.parameters(), est.encoder_.parameters()))
+    for name, tensor in est.encoder_.state_dict().items():
+        assert torch.equal(tensor, before[name])
+
+
+@pytest.mark.reliability
+def test_concurrent_transforms_from_threads_equal_sequential_ones(make, X_small):
+    est = make(output="flatten").fit(X_small)
+    chunks = [np.random.default_rng(seed).normal(size=(40, 4)) for seed in range(8)]
+    expected = [est.transform(chunk) for chunk in chunks]
+    results = [None] * len(chunks)
+    errors = []
+    start = threading.Barrier(len(chunks))
+
+    def work(i):
+        try:
+            start.wait()
+            for _ in range(5):
+                results[i] = est.transform(chunks[i])
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(chunks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
 
 
 # ---------------------------------------------------------------- progress and logging

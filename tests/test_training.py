@@ -306,6 +306,16 @@ class _Interrupt(Callback):
             raise KeyboardInterrupt(f"interrupted at epoch {self.at}")
 
 
+class _StopAt(Callback):
+    """Ask training to stop at the end of epoch ``at`` (as early stopping would)."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_end(self, est, record):
+        return record["epoch"] == self.at
+
+
 def test_resume_after_interruption_is_bit_identical(tmp_path, X_numeric, make):
     """The run crashes during epoch 2 (before its checkpoint), restarts from epoch 1's checkpoint
     and ends with exactly the uninterrupted run's encoder: weights, optimiser state, data-order
@@ -352,6 +362,58 @@ def test_resume_may_extend_max_epochs(tmp_path, X_numeric, make):
     make(checkpoint_dir=tmp_path, max_epochs=1).fit(X_numeric)
     resumed = make(checkpoint_dir=tmp_path, max_epochs=2, resume=True).fit(X_numeric)
     assert resumed.n_iter_ == 2 and resumed.history_[0]["epoch"] == 1
+
+
+@pytest.fixture
+def backward_count(monkeypatch):
+    """How many training steps ran (backward passes), as a one-element list."""
+    count = [0]
+    original = torch.Tensor.backward
+
+    def counting(self, *args, **kwargs):
+        count[0] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "backward", counting)
+    return count
+
+
+@pytest.mark.reliability
+def test_resume_with_random_state_none_reuses_the_checkpoint_seed(make, X_small, tmp_path):
+    params = dict(random_state=None, max_epochs=3, checkpoint_dir=tmp_path, dropout=0.1)
+    with pytest.raises(KeyboardInterrupt):
+        make(**params, callbacks=[_Interrupt(2)]).fit(X_small)
+    saved = load_checkpoint(tmp_path)
+    assert saved["epoch"] == 1
+    resumed = make(**params, resume=True).fit(X_small)
+    assert resumed.n_iter_ == 3 and resumed.history_[0] == saved["history"][0]
+    # the same run: resuming the finished run gives the same encoder again
+    again = make(**params, resume=True).fit(X_small)
+    np.testing.assert_array_equal(again.transform(X_small), resumed.transform(X_small))
+
+
+@pytest.mark.reliability
+def test_resume_with_another_int_random_state_names_random_state(make, X_small, tmp_path):
+    make(random_state=1, max_epochs=1, checkpoint_dir=tmp_path).fit(X_small)
+    with pytest.raises(ValueError, match=r"tjepa-last\.pt.*seed \(the seed drawn from random_state"):
+        make(random_state=2, max_epochs=2, checkpoint_dir=tmp_path, resume=True).fit(X_small)
+
+
+@pytest.mark.reliability
+def test_resume_without_checkpoint_dir_is_refused(make, X_small):
+    with pytest.raises(ValueError, match="resume=True needs a checkpoint_dir"):
+        make(resume=True).fit(X_small)
+
+
+@pytest.mark.reliability
+def test_early_stopped_run_resumes_as_finished(make, X_small, tmp_path, backward_count):
+    first = make(max_epochs=4, checkpoint_dir=tmp_path, callbacks=[_StopAt(2)]).fit(X_small)
+    assert first.n_iter_ == 2
+    steps = backward_count[0]
+    resumed = make(max_epochs=4, checkpoint_dir=tmp_path, resume=True).fit(X_small)
+    assert backward_count[0] == steps  # no training step after the resume
+    assert resumed.n_iter_ == 2 and resumed.history_ == first.history_
+    np.testing.assert_array_equal(resumed.transform(X_small), first.transform(X_small))
 
 
 # ---------------------------------------------------------------- early stopping and callbacks
@@ -491,6 +553,44 @@ def test_failed_fit_leaves_no_half_trained_encoder(X_numeric, make):
     assert not hasattr(est, "encoder_")
 
 
+def _fitted_state(est) -> dict:
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    "failure",
+    ["infinity in the new table", "a crash mid-training", "a refused checkpoint"],
+)
+def test_failed_refit_leaves_the_previous_fit_intact(make, X_small, tmp_path, failure):
+    est = make(max_epochs=1).fit(X_small)
+    state = _fitted_state(est)
+    expected = est.transform(X_small)
+    other = np.random.default_rng(1).normal(size=(32, 6))
+    if failure == "infinity in the new table":
+        other[3, 2] = np.inf
+        error, call = ValueError, lambda: est.fit(other)
+    elif failure == "a crash mid-training":
+        error, call = KeyboardInterrupt, lambda: est.set_params(callbacks=[_Interrupt(1)]).fit(other)
+    else:
+        (tmp_path / CHECKPOINT_NAME).write_bytes(b"garbage")
+        error, call = ValueError, lambda: est.set_params(checkpoint_dir=tmp_path, resume=True).fit(other)
+    with pytest.raises(error):
+        call()
+    after = _fitted_state(est)
+    assert after.keys() == state.keys() and all(after[k] is state[k] for k in state)
+    est.set_params(callbacks=None, checkpoint_dir=None, resume=False)
+    np.testing.assert_array_equal(est.transform(X_small), expected)
+
+
+@pytest.mark.reliability
+def test_failed_first_fit_leaves_no_fitted_state(make, X_small):
+    est = make(callbacks=[_Interrupt(1)])
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X_small)
+    assert _fitted_state(est) == {}
+
+
 def test_linear_probe_adds_probe_score(binary_problem, tiny_params):
     X, y = binary_problem
     probe = LinearProbe(X[:80], y[:80], X[80:120], y[80:120], every=1)
@@ -510,6 +610,16 @@ def test_linear_probe_every_and_regression(binary_problem, tiny_params):
         TJEPATransformer(**tiny_params, callbacks=[LinearProbe(X, y, X, y, every=0)]).fit(X)
 
 
+@pytest.mark.reliability
+def test_linear_probe_keeps_no_fitted_state_on_itself(make, X_small):
+    y = (X_small[:, 0] > 0).astype(int)
+    probe = LinearProbe(X_small[:32], y[:32], X_small[32:], y[32:])
+    before = dict(vars(probe))
+    est = make(callbacks=[probe]).fit(X_small)
+    assert vars(probe).keys() == before.keys() and all(vars(probe)[k] is before[k] for k in before)
+    assert "probe_score" in est.history_[0]
+
+
 def test_callback_that_is_not_a_callback_is_rejected(X_numeric, make):
     class OldStyle:
         def on_epoch_end(self, record, encoder):
@@ -517,6 +627,12 @@ def test_callback_that_is_not_a_callback_is_rejected(X_numeric, make):
 
     with pytest.raises(TypeError, match="callbacks must be instances of sklearn_tjepa.callbacks.Callback"):
         make(callbacks=[OldStyle()]).fit(X_numeric)
+
+
+@pytest.mark.reliability
+def test_callbacks_with_torchrun_are_refused_not_dropped(make, X_small):
+    with pytest.raises(ValueError, match="callbacks.*backend='local'.*backend='torchrun'"):
+        make(backend="torchrun", n_procs=2, callbacks=[_StopAt(1)]).fit(X_small)
 
 
 # ---------------------------------------------------------------- monitoring and inference
