@@ -7,7 +7,6 @@ the problem, before any training step runs. Run with ``pytest -m reliability``.
 """
 
 import pickle
-import warnings
 from pathlib import Path
 
 import numpy as np
