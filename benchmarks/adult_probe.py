@@ -9,19 +9,21 @@ it beside
 
 with fit times. With ``--mlp`` each representation also gets a small MLP probe (scikit-learn's
 ``MLPClassifier``, 128 hidden units, early stopping on an internal share of the train rows).
-Writes the figures to ``--out`` as JSON. Usage::
+Writes the figures as JSON to ``adult_probe.json`` in the folder ``--out`` (default: a new folder
+under ``./sklearn_tjepa_runs/``) and prints its path. Usage::
 
-    python benchmarks/adult_probe.py [--epochs N] [--seed S] [--data-dir DIR] [--mlp]
+    python benchmarks/adult_probe.py [--epochs N] [--seed S] [--data-dir DIR] [--mlp] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
 import torch
-from _common import linear_probe, mlp_probe, raw_features, versions, write_json
+from _common import linear_probe, mlp_probe, raw_features, run_folder, versions, write_json
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -41,15 +43,15 @@ def timed_fit_score(model, X_train, y_train, X_test, y_test) -> dict:
     return {"test_accuracy": float(model.score(X_test, y_test)), "fit_seconds": fit_seconds}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="pretraining epochs (default: the estimator's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=None, help="directory with adult.parquet (default: shipped copy)")
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--mlp", action="store_true", help="also fit an MLP probe on every representation")
-    parser.add_argument("--out", default="results/adult_AD/main_job.json")
-    args = parser.parse_args()
+    parser.add_argument("--out", default=None, help="results folder (default: new, under ./sklearn_tjepa_runs)")
+    args = parser.parse_args(argv)
 
     bunch = load_benchmark("adult", data_dir=args.data_dir)
     frame, target, splits = bunch.frame, bunch.target.to_numpy(), bunch.splits
@@ -92,7 +94,7 @@ def main():
         print(f"pretraining gain over the untrained encoder (MLP probe): {gain:+.4f} accuracy")
 
     out = write_json(
-        args.out,
+        run_folder(args.out, "adult_probe") / "adult_probe.json",
         {
             "dataset": bunch.code,
             "seed": args.seed,
@@ -100,7 +102,11 @@ def main():
             "results": results,
             "history": history,
             "versions": versions(),
-            "machine": {"cpu_count": torch.get_num_threads(), "platform": platform.platform()},
+            "machine": {
+                "cpu_count": os.cpu_count(),
+                "torch_threads": torch.get_num_threads(),
+                "platform": platform.platform(),
+            },
         },
     )
     print(f"written to {out}")

@@ -637,16 +637,14 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         tjepa_version = state.pop("_sklearn_tjepa_version", None)
         if tjepa_version != sklearn_tjepa.__version__:
-            written_by = (
-                f"sklearn_tjepa {tjepa_version}"
-                if tjepa_version is not None
-                else "a version of sklearn_tjepa that did not record its version"
-            )
+            current = sklearn_tjepa.__version__
+            saved_by = "a version that did not record itself" if tjepa_version is None else tjepa_version
+            install = "" if tjepa_version is None else f" (pip install sklearn-tjepa=={tjepa_version})"
             warnings.warn(
-                f"Unpickling a {name} written by {written_by} with sklearn_tjepa {sklearn_tjepa.__version__}: "
-                "its embeddings may differ (before categories were matched by value, categorical columns "
-                "carried by another dtype at transform time were encoded as unknown); refit it with this "
-                "version to be sure.",
+                f"Unpickling a {name} saved by sklearn_tjepa {saved_by} under sklearn_tjepa {current}: "
+                "fitted models are not kept compatible across versions, so its embeddings may differ "
+                f"from those it gave when saved. Refit it with sklearn_tjepa {current}, or load it with "
+                f"the version that saved it{install}.",
                 UserWarning,
                 stacklevel=2,
             )

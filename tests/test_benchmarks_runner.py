@@ -171,7 +171,9 @@ def test_report_writes_markdown_and_plots(results, tmp_path):
 
 @pytest.mark.slow
 def test_full_smoke_grid_from_the_command_line(tmp_path):
-    """The issue's command: all ten models x three feature sets on Adult and California."""
+    """README's smoke run (``python -m benchmarks run --budget smoke --datasets adult california
+    --seeds 0``): all ten models x three feature sets (raw, +T-JEPA, +untrained encoder) on Adult
+    and California."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "benchmarks", "run", "--budget", "smoke", "--datasets",
                "adult", "california", "--seeds", "0", "--out", str(tmp_path), "--data-dir",

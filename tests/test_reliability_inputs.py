@@ -7,7 +7,6 @@ the problem, before any training step runs. Run with ``pytest -m reliability``.
 """
 
 import pickle
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -357,11 +356,6 @@ def test_set_params_then_fit_refuses(params, error, match, no_training):
     est = make().set_params(**params)
     with pytest.raises(error, match=match):
         est.fit(np.random.default_rng(0).normal(size=(24, 3)))
-
-
-def test_set_params_refuses_an_unknown_parameter():
-    with pytest.raises(ValueError, match="Invalid parameter 'n_layer'"):
-        make().set_params(n_layer=2)
 
 
 def test_predictor_without_layers_is_refused(no_training):
