@@ -83,7 +83,7 @@ def test_paired_differences_and_verdicts(few_labels, tmp_path):
     assert "no clear difference" in _row(_section(text, "## adult_AD"), "| 10% |")
     assert _row(_section(text, "## adult_AD"), "| 100% |").count("missing") >= 3
     verdicts = verdict_path.read_text()
-    assert verdicts.startswith("Where T-JEPA pretraining helps")
+    assert verdicts.startswith("---\norphan: true\n---\n\n# Benchmark verdict\n\nWhere T-JEPA")
     assert f"helps: +{diffs.mean():.4f} ± {se:.4f} (n=3)" in _row(verdicts, "| adult_AD")
 
 

@@ -234,7 +234,7 @@ def test_report_writes_markdown_and_plots(results, tmp_path):
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert "benchmarks_adult_AD.png" in pngs and "benchmarks_california_CA.png" in pngs
     assert all((tmp_path / name).stat().st_size > 1000 for name in pngs)
-    assert (tmp_path / "benchmarks_verdict.md").read_text().startswith("Where T-JEPA")
+    assert "\nWhere T-JEPA pretraining helps" in (tmp_path / "benchmarks_verdict.md").read_text()
 
 
 @pytest.mark.slow
