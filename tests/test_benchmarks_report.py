@@ -79,7 +79,8 @@ def test_paired_differences_and_verdicts(few_labels, tmp_path):
     row = _row(_section(text, "## adult_AD"), "| 1% |")
     assert f"+{diffs.mean():.4f} ± {se:.4f} (n=3) | helps" in row
     # The best T-JEPA pipeline (chosen on val) against the best raw GBDT on the same labels.
-    assert "finetune+tjepa at 1% | catboost at 1% | +0.1000 ± 0.0058 (n=3) | helps" in row
+    assert ("| finetune+tjepa at 1%: 0.8000 ± 0.0100 (n=3) | catboost at 1%: 0.7000 ± 0.0000 "
+            "(n=3) | +0.1000 ± 0.0058 (n=3) | helps |") in row
     assert "no clear difference" in _row(_section(text, "## adult_AD"), "| 10% |")
     assert _row(_section(text, "## adult_AD"), "| 100% |").count("missing") >= 3
     verdicts = verdict_path.read_text()

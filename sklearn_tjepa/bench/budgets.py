@@ -33,9 +33,10 @@ class Budget:
     deep_overrides : dict of str -> dict
         Per deep model, parameters that replace the configuration's (for example smaller widths).
     model_max_epochs : dict of str -> int
-        Per deep model (``finetune`` included), a lower epoch cap than ``deep_max_epochs`` /
-        ``embedding_max_epochs`` (for the attention models, whose epochs cost several times an
-        MLP's on a CPU).
+        Per deep model (``finetune`` included), the epoch cap in place of ``deep_max_epochs`` /
+        ``embedding_max_epochs``: lower for the attention models, whose epochs cost several
+        times an MLP's on a CPU, or higher for ``finetune``, whose epochs are one or two
+        optimiser steps with 1 % of the labels.
     embedding_max_epochs : int
         Cap on the deep baselines' epochs when they read T-JEPA embeddings.
     gbdt_max_rounds, gbdt_early_stopping_rounds : int

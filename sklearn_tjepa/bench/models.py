@@ -139,9 +139,8 @@ def _finetuner(*, task, features, budget, seed, transformer):
             "train row, labels hidden) or 'untrained' (max_epochs=0) and needs it as transformer, "
             f"got features={features!r} and transformer={type(transformer).__name__}"
         )
-    max_epochs = budget.model_max_epochs.get("finetune", budget.deep_max_epochs)
     params = {
-        "max_epochs": min(budget.deep_max_epochs, max_epochs),
+        "max_epochs": budget.model_max_epochs.get("finetune", budget.deep_max_epochs),
         "patience": budget.deep_patience,
         "device": budget.tjepa.get("device", "auto"),
         **budget.deep_overrides.get("finetune", {}),
@@ -204,7 +203,7 @@ def build_model(name, *, data, features, budget, seed, token_width=None, transfo
         params["early_stopping_rounds"] = budget.gbdt_early_stopping_rounds
     else:
         max_epochs = budget.embedding_max_epochs if embedded else budget.deep_max_epochs
-        max_epochs = min(max_epochs, budget.model_max_epochs.get(name, max_epochs))
+        max_epochs = budget.model_max_epochs.get(name, max_epochs)
         params["max_epochs"] = min(params.get("max_epochs", max_epochs), max_epochs)
         params["patience"] = min(params.get("patience", budget.deep_patience), budget.deep_patience)
         params.update(budget.deep_overrides.get(name, {}))
