@@ -161,22 +161,30 @@ def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeyp
 
 def test_few_label_grid_pretrains_on_every_train_row_and_shares_the_labelled_rows(
         tmp_path, monkeypatch):
-    from sklearn_tjepa import TJEPATransformer
+    from sklearn_tjepa import TJEPAClassifier, TJEPATransformer
 
-    fits = []
-    original = TJEPATransformer.fit
+    fits, finetuned = [], []
+    original, original_finetune = TJEPATransformer.fit, TJEPAClassifier.fit
 
     def counting_fit(self, X, y=None, **kwargs):
         fits.append((self.max_epochs, len(X)))
         return original(self, X, y, **kwargs)
 
+    def finetune_fit(self, X, y, X_val=None, y_val=None):
+        finetuned.append((len(X), len(X_val)))
+        return original_finetune(self, X, y, X_val=X_val, y_val=y_val)
+
     monkeypatch.setattr(TJEPATransformer, "fit", counting_fit)
+    monkeypatch.setattr(TJEPAClassifier, "fit", finetune_fit)
     argv = ["run", "--budget", "smoke", "--grid", "B", "--datasets", "adult", "--seeds", "0",
             "--out", str(tmp_path), "--data-dir", str(DATA), "--no-progress"]
     assert main(argv) == 0
     # Two pretrainings (T-JEPA and the untrained control), each on all 300 train rows,
     # whatever the label fraction; the fine-tuners start from them without pretraining again.
     assert sorted(fits) == [(0, 300), (2, 300)]
+    # Fine-tuned on the labelled rows, early-stopped on the whole val split.
+    assert sorted(finetuned) == [(10, 150), (10, 150), (30, 150), (30, 150), (300, 150),
+                                 (300, 150)]
     records = [json.loads(p.read_text()) for p in _outputs(tmp_path)]
     assert len(records) == 15 and all(r["status"] == "ok" for r in records)
     for fraction, n_labelled in ((0.01, 10), (0.1, 30), (1.0, 300)):
@@ -253,3 +261,23 @@ def test_full_smoke_grid_from_the_command_line(tmp_path):
     assert all(np.isfinite(list(r["test"].values())).all() for r in records)
     summaries = list(tmp_path.glob("*/*/summary.json"))
     assert len(summaries) == 60
+
+
+def test_a_cell_summary_is_written_as_soon_as_the_cell_finishes(tmp_path, monkeypatch):
+    """An interrupted run leaves the summaries of the cells it finished."""
+    original = runner_module._run_task
+
+    def interrupted(settings, task, pretraining_error):
+        if task.model == "mlp":
+            raise KeyboardInterrupt
+        return original(settings, task, pretraining_error)
+
+    monkeypatch.setattr(runner_module, "_run_task", interrupted)
+    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
+            "linear", "mlp", "--features", "raw", "--out", str(tmp_path), "--data-dir",
+            str(DATA), "--no-progress"]
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    summary = json.loads((tmp_path / "adult_AD" / "linear" / "summary.json").read_text())
+    assert summary["seeds"] == [0]
+    assert not (tmp_path / "adult_AD" / "mlp").exists()

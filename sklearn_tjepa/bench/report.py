@@ -335,7 +335,7 @@ def _verdict_row(frame: pd.DataFrame, code: str) -> str:
     metric = frame["metric"].iloc[0]
     words = [word for _, _, word in _frozen_differences(frame, metric)]
     decided = [w for w in words if w != "missing"]
-    frozen = (", ".join(f"{label} {decided.count(label)}" for label in
+    frozen = (", ".join(f"{label}: {decided.count(label)}" for label in
                         ("helps", "hurts", "no clear difference", "one seed")
                         if decided.count(label))
               + f" (of {len(decided)} models)") if decided else _MISSING
