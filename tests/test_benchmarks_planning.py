@@ -29,7 +29,7 @@ def _finished(out, name, model, features, fraction, seed, fit_seconds, pretraini
     record = {
         "status": "ok", "protocol": PROTOCOL, "dataset_code": "adult_AD", "model": model,
         "features": features, "label_fraction": fraction, "seed": seed,
-        "budget_limits": budget_limits(budget, features),
+        "budget_limits": budget_limits(budget, model, features),
         "seconds": {"fit": fit_seconds, "inference": 0.0, "pretraining": pretraining_seconds},
     }
     if features != "raw":

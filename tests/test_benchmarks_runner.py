@@ -214,6 +214,25 @@ def test_finetune_has_no_raw_feature_cell(tmp_path):
     assert not _outputs(tmp_path)
 
 
+def test_changing_one_model_s_limit_makes_only_its_cells_stale(tmp_path):
+    from dataclasses import replace
+
+    from sklearn_tjepa.bench.budgets import get_budget
+    from sklearn_tjepa.bench.grids import Task
+    from sklearn_tjepa.bench.runner import Settings, budget_limits, cell_status
+
+    smoke = get_budget("smoke")
+    changed = replace(smoke, model_max_epochs={"finetune": 5})
+    for model, features in (("mlp", "raw"), ("catboost", "tjepa"), ("finetune", "tjepa")):
+        same = budget_limits(smoke, model, features) == budget_limits(changed, model, features)
+        assert same == (model != "finetune")
+    tjepa = replace(smoke, tjepa={**smoke.tjepa, "max_epochs": 3})
+    assert budget_limits(smoke, "mlp", "raw") == budget_limits(tjepa, "mlp", "raw")
+    assert budget_limits(smoke, "mlp", "tjepa") != budget_limits(tjepa, "mlp", "tjepa")
+    settings = Settings(budget=changed, out=tmp_path, cache_dir=tmp_path, data_dir=str(DATA))
+    assert cell_status(settings, Task("adult", 0, "raw", 1.0, "mlp")) == "missing"
+
+
 def test_a_stale_result_runs_again(tmp_path, capsys):
     argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
             "linear", "--features", "raw", "--out", str(tmp_path), "--data-dir", str(DATA),

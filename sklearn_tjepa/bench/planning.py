@@ -54,7 +54,8 @@ def measured_minutes(settings) -> tuple[dict, dict]:
         features = record.get("features")
         if (record.get("status") != "ok" or record.get("protocol") != PROTOCOL
                 or features not in ("raw", "tjepa", "untrained")
-                or record.get("budget_limits") != budget_limits(settings.budget, features)):
+                or record.get("budget_limits") != budget_limits(settings.budget,
+                                                                record["model"], features)):
             continue
         code = record["dataset_code"]
         seconds = record["seconds"]

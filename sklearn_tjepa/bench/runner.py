@@ -72,14 +72,18 @@ class Settings:
     command: str = ""
 
 
-def budget_limits(budget: Budget, features: str) -> dict:
+def budget_limits(budget: Budget, model: str, features: str) -> dict:
     """The budget's limits a cell depends on, as its result records them (JSON types).
 
-    All limits but the description; a raw-feature cell does not depend on the T-JEPA
-    configuration or the token reading.
+    All limits but the description, with the per-model entries (``model_max_epochs``,
+    ``deep_overrides``, ``gbdt_overrides``) of ``model`` only; a raw-feature cell does not depend
+    on the T-JEPA configuration or the token reading. Changing a limit makes stale exactly the
+    cells that depend on it.
     """
     limits = budget.as_dict()
     limits.pop("description")
+    for key in ("model_max_epochs", "deep_overrides", "gbdt_overrides"):
+        limits[key] = {name: value for name, value in limits[key].items() if name == model}
     if features == "raw":
         limits.pop("tjepa")
         limits.pop("token_reading")
@@ -108,7 +112,7 @@ def cell_status(settings: Settings, task: Task) -> str:
     if record.get("status") != "ok":
         return "failed"
     current = (record.get("protocol"), record.get("budget_limits"))
-    if current != (PROTOCOL, budget_limits(settings.budget, task.features)):
+    if current != (PROTOCOL, budget_limits(settings.budget, task.model, task.features)):
         return "stale"
     return "done"
 
@@ -143,7 +147,7 @@ def _base_record(settings: Settings, task: Task, data) -> dict:
         "label_fraction": task.fraction,
         "seed": task.seed,
         "budget": settings.budget.name,
-        "budget_limits": budget_limits(settings.budget, task.features),
+        "budget_limits": budget_limits(settings.budget, task.model, task.features),
         "protocol": PROTOCOL,
         "data": dict(data.variant),
         "command": settings.command,
