@@ -23,6 +23,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score, root_mean_squared_err
 
 __all__ = [
     "MAIN_METRIC",
+    "PROTOCOL",
     "environment",
     "metrics",
     "output_path",
@@ -35,6 +36,11 @@ __all__ = [
 
 #: The metric of the tables, by task; RMSE is lower-is-better, the others higher-is-better.
 MAIN_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse"}
+#: Version of what a result means, recorded in each; a result of another version is stale and
+#: runs again. 2: GBDTs and ``linear`` read the raw columns beside the tokens, ``finetune`` starts
+#: from the cached encoder of every train row, and each result records ``fit`` and
+#: ``config.reads``.
+PROTOCOL = 2
 _PACKAGES = (
     "sklearn-tjepa", "torch", "scikit-learn", "numpy", "pandas", "skorch", "xgboost-cpu",
     "xgboost", "lightgbm", "catboost", "rtdl-revisiting-models", "rtdl-num-embeddings",
@@ -180,10 +186,13 @@ def summarize(directory) -> dict:
 
     Holds ``metric`` (the main metric), ``test`` and ``val`` (``mean``, ``std`` with ``ddof=1``,
     null for one seed, and ``n`` over the successful seeds), the same for every other score under
-    ``scores``, the mean pretraining, fit and inference seconds, ``seeds`` and ``failed_seeds``.
+    ``scores``, the mean pretraining, fit and inference seconds, ``fit`` (the unit, the mean
+    epochs or rounds run, the largest cap and how many fits the cap ended; null for results
+    without the record), ``seeds`` and ``failed_seeds``.
     """
     records = read_outputs(directory)
     ok = [r for r in records if r["status"] == "ok"]
+    extents = [r["fit"] for r in ok if r.get("fit")]
     metric = MAIN_METRIC[records[0]["task"]] if records else None
     names = sorted({name for r in ok for name in r["test"]})
     summary = {
@@ -198,6 +207,12 @@ def summarize(directory) -> dict:
             key: _stats([r["seconds"][key] for r in ok])["mean"]
             for key in ("pretraining", "fit", "inference")
         },
+        "fit": {
+            "unit": extents[0]["unit"],
+            "run": _stats([e["run"] for e in extents]),
+            "cap": max(e["cap"] for e in extents),
+            "ended_by_cap": sum(e["ended_by"] == "cap" for e in extents),
+        } if extents else None,
         "seeds": [r["seed"] for r in ok],
         "failed_seeds": [r["seed"] for r in records if r["status"] != "ok"],
     }
