@@ -44,6 +44,8 @@ from sklearn_tjepa.bench.results import MAIN_METRIC, environment, metrics, peak_
 
 #: The models compared at every label fraction, in the table's order.
 MODELS = ("pretrained", "untrained", "gbdt")
+#: How the table names each metric.
+METRIC_NAMES = {"rmse": "RMSE", "accuracy": "accuracy"}
 #: The unit of a regression target, where the dataset has one.
 TARGET_UNITS = {"california": "$100,000"}
 _SPLITS = ("train", "val", "test")
@@ -159,8 +161,9 @@ def table(run: dict) -> str:
     gbdt = "CatBoost" if run["gbdt"] == "catboost" else "HistGradientBoosting"
     names = ("T-JEPA pretrained", "untrained encoder", gbdt)
     lines = [
-        f"{run['dataset']['title']}: test {metric}{unit} ({better} is better), fit seconds in brackets",
-        f"{'labelled rows':<16s}" + "".join(f"{name:>24s}" for name in names),
+        f"{run['dataset']['title']}: test {METRIC_NAMES[metric]}{unit} ({better} is better), "
+        "fit seconds in brackets",
+        f"{'labelled rows':<16s}" + "".join(f"{name:>25s}" for name in names),
     ]
     for row in run["results"]:
         cells = "".join(f"{row[m][metric]:>14.4f} ({row[m]['fit_seconds']:6.1f} s)" for m in MODELS)
@@ -225,7 +228,7 @@ def main(argv=None) -> dict:
         "arguments": vars(args),
         "tjepa_params": pretrained.get_params(),
         "finetune": {"estimator": kind.__name__,
-                     "params": {k: v for k, v in model.get_params(deep=False).items() if k != "tjepa"}},
+                     "params": {k: v for k, v in kind(**finetune_params).get_params().items() if k != "tjepa"}},
         "gbdt": gbdt_name,
         "gbdt_params": {**{k: v for k, v in booster.get_params(deep=False).items() if k != "estimator"},
                         "estimator": booster.estimator.get_params()},

@@ -42,7 +42,7 @@ def test_default_run_writes_every_figure_to_a_new_folder_under_the_current_direc
     monkeypatch.chdir(tmp_path)
     run = few_labels.main(QUICK)
     out = capsys.readouterr().out
-    assert "California Housing: test rmse in $100,000 (lower is better)" in out
+    assert "California Housing: test RMSE in $100,000 (lower is better)" in out
     assert "[8/8]" in out and "10 (1%)" in out and "20 (10%)" in out
     path = written(out)
     assert path.parent.parent == tmp_path / "sklearn_tjepa_runs" and ROOT not in path.parents
