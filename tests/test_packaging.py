@@ -181,7 +181,8 @@ def test_ci_runs_readmes_test_command_and_installs_nothing_else():
 def test_wheel_in_fresh_venv_runs_readme_example_and_load_config(tmp_path, pyproject):
     wheel = build_wheel(pyproject, tmp_path / "dist")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "sklearn_tjepa/data/adult.parquet" in names
+    for data in ("adult.parquet", "california_housing.parquet"):
+        assert f"sklearn_tjepa/data/{data}" in names
     assert sum(n.startswith("sklearn_tjepa/baselines/configs_data/") for n in names) == N_CONFIGS
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
