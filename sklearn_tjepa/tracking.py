@@ -148,7 +148,7 @@ class MLflowLogger(Callback):
     unpickling runs code.
 
     Under ``clone`` (``GridSearchCV``, ``cross_validate``) every clone of the estimator gets a
-    copy of the logger, so every fit is its own run.
+    new logger built from the same parameters, so every fit is its own run.
 
     Examples
     --------
@@ -193,7 +193,7 @@ class MLflowLogger(Callback):
         # MLflow's default experiment: its id is "0" in every store.
         return "0"
 
-    def on_train_begin(self, est) -> None:
+    def on_train_begin(self, est, **kwargs) -> None:
         """Create the run and log ``est``'s parameters; mark an unfinished previous run failed."""
         from mlflow.entities import Param
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -212,7 +212,7 @@ class MLflowLogger(Callback):
         for start in range(0, len(params), _MLFLOW_PARAMS_PER_BATCH):
             client.log_batch(self.run_id_, params=params[start : start + _MLFLOW_PARAMS_PER_BATCH])
 
-    def on_epoch_end(self, est, record: dict) -> None:
+    def on_epoch_end(self, est, record: dict, **kwargs) -> None:
         """Log the record's numerical entries with ``record["epoch"]`` as the step."""
         from mlflow.entities import Metric
 
@@ -223,7 +223,7 @@ class MLflowLogger(Callback):
         ]
         self._client().log_batch(self.run_id_, metrics=metrics)
 
-    def on_train_end(self, est) -> None:
+    def on_train_end(self, est, **kwargs) -> None:
         """Log the fitted estimator (with ``log_estimator=True``) and finish the run."""
         client = self._client()
         if self.log_estimator:
@@ -274,20 +274,20 @@ class TensorBoardLogger(Callback):
         self.log_dir = log_dir
         self.tag_prefix = tag_prefix
 
-    def on_train_begin(self, est) -> None:
+    def on_train_begin(self, est, **kwargs) -> None:
         """Open the event file; close one left open by a failed fit."""
         if getattr(self, "_writer", None) is not None:
             self._writer.close()
         self._writer = _import_summary_writer()(log_dir=None if self.log_dir is None else str(self.log_dir))
         self.log_dir_ = self._writer.log_dir
 
-    def on_epoch_end(self, est, record: dict) -> None:
+    def on_epoch_end(self, est, record: dict, **kwargs) -> None:
         """Add the record's numerical entries as scalars at step ``record["epoch"]``."""
         step = int(record["epoch"])
         for name, value in _epoch_metrics(record).items():
             self._writer.add_scalar(f"{self.tag_prefix}{name}", value, global_step=step)
 
-    def on_train_end(self, est) -> None:
+    def on_train_end(self, est, **kwargs) -> None:
         """Flush and close the event file."""
         self._writer.close()
         self._writer = None
@@ -331,5 +331,5 @@ def log_fitted(estimator, loggers) -> None:
     for logger in loggers:
         logger.on_train_begin(estimator)
         for record in history:
-            logger.on_epoch_end(estimator, dict(record))
+            logger.on_epoch_end(estimator, record=dict(record))
         logger.on_train_end(estimator)

@@ -24,14 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.preprocessing import TablePreprocessor
-from sklearn_tjepa.validation import (
-    check_fraction,
-    check_int,
-    check_option,
-    check_validation_pair,
-    validate_table,
-    validate_target,
-)
+from sklearn_tjepa._checks import check_fraction, check_int, check_option
+from sklearn_tjepa.validation import check_validation_pair, validate_table, validate_target
 
 __all__ = ["GBDT_NAMES", "GBDTClassifier", "GBDTRegressor", "make_gbdt"]
 

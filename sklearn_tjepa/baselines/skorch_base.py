@@ -23,21 +23,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from sklearn_tjepa._checks import check_fraction, check_int, check_option, check_real
 from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.baselines.features import TokenReduction
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
 from sklearn_tjepa.training.rng import seeded_torch
-from sklearn_tjepa.validation import (
-    check_fraction,
-    check_int,
-    check_option,
-    check_real,
-    check_validation_pair,
-    resolve_device,
-    validate_table,
-    validate_target,
-)
+from sklearn_tjepa.validation import check_validation_pair, resolve_device, validate_table, validate_target
 
 __all__ = ["LR_SCHEDULERS"]
 

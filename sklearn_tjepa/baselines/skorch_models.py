@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rtdl_revisiting_models import MLP, FTTransformerBackbone, ResNet
 
-from sklearn_tjepa.validation import check_int, check_multiplier, check_rate
+from sklearn_tjepa._checks import check_int, check_multiplier, check_rate
 from sklearn_tjepa.baselines.autoint import AutoInt
 from sklearn_tjepa.baselines.dcnv2 import DCNv2
 from sklearn_tjepa.baselines.features import FlatFeatures, TabularNet, feature_tokens

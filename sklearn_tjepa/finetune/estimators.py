@@ -15,12 +15,12 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import validate_data
 
+from sklearn_tjepa._checks import check_int, check_option, check_rate, check_real
 from sklearn_tjepa.baselines.skorch_base import _SkorchTabularBase
 from sklearn_tjepa.estimator import TJEPATransformer
 from sklearn_tjepa.finetune.module import READOUTS, build_finetune_network
 from sklearn_tjepa.finetune.tasks import SemiSupervisedClassifierTask, SemiSupervisedRegressorTask
 from sklearn_tjepa.preprocessing import EncodedTable, as_frame
-from sklearn_tjepa.validation import check_int, check_option, check_rate, check_real
 
 __all__ = ["TJEPAClassifier", "TJEPARegressor"]
 
