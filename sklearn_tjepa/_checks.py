@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+import numpy as np
+
 __all__ = [
     "check_int",
     "check_real",
@@ -19,6 +21,8 @@ __all__ = [
     "check_bool",
     "check_fraction",
     "check_multiplier",
+    "check_instance",
+    "check_seed",
 ]
 
 
@@ -56,8 +60,11 @@ def check_rate(name: str, value) -> None:
 
 def check_option(name: str, value, options) -> None:
     """Raise unless ``value`` is one of the strings ``options``."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {tuple(options)}, got {name}={value!r}")
+    message = f"{name} must be one of {tuple(options)}, got {name}={value!r}"
+    if not isinstance(value, str):
+        raise TypeError(message)
+    if value not in options:
+        raise ValueError(message)
 
 
 def check_bool(name: str, value) -> None:
@@ -86,3 +93,22 @@ def check_multiplier(name: str, value, base: int) -> None:
             f"{name} times the block width must give at least 1 unit, got {name}={value!r} "
             f"for a width of {base}"
         )
+
+
+def check_instance(name: str, value, types, expected: str) -> None:
+    """Raise ``TypeError`` unless ``value`` is an instance of ``types``, described by ``expected``."""
+    if not isinstance(value, types):
+        raise TypeError(f"{name} must be {expected}, got {name}={value!r}")
+
+
+def check_seed(name: str, value) -> None:
+    """Raise unless ``value`` is None, an int in ``[0, 2**32)`` or a ``numpy.random.RandomState``.
+
+    These are what :func:`sklearn.utils.check_random_state` turns into a random state.
+    """
+    expected = "None, an int in [0, 2**32) or a numpy RandomState"
+    check_instance(name, value, (type(None), Integral, np.random.RandomState), expected)
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be {expected}, got {name}={value!r}")
+    if isinstance(value, Integral) and not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be {expected}, got {name}={value!r}")

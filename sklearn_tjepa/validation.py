@@ -11,6 +11,7 @@ the parameter, the value received and what was expected, e.g.
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import partial
 from typing import Any
@@ -21,7 +22,16 @@ import torch
 from sklearn.utils import check_array
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from sklearn_tjepa._checks import check_bool, check_fraction, check_int, check_option, check_rate, check_real
+from sklearn_tjepa._checks import (
+    check_bool,
+    check_fraction,
+    check_instance,
+    check_int,
+    check_option,
+    check_rate,
+    check_real,
+    check_seed,
+)
 from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.inference import OUTPUTS
 from sklearn_tjepa.model.encoder import ACTIVATIONS, NORMS
@@ -51,7 +61,7 @@ def _parse_device(device) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     message = f"device must be 'auto', 'cpu', 'cuda' or 'cuda:<index>', got device={device!r}"
     if not isinstance(device, str):
-        raise ValueError(message)
+        raise TypeError(message)
     try:
         parsed = torch.device(device)
     except RuntimeError as exc:
@@ -64,8 +74,8 @@ def _parse_device(device) -> torch.device:
 def resolve_device(device) -> torch.device:
     """Map ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"`` to a torch device.
 
-    ``"auto"`` picks CUDA when it is available. Raises ``ValueError`` for anything else, and for
-    a CUDA device on a machine without CUDA.
+    ``"auto"`` picks CUDA when it is available. Raises ``TypeError`` for a value that is not a
+    str, ``ValueError`` for any other str, and for a CUDA device on a machine without CUDA.
     """
     parsed = _parse_device(device)
     if parsed.type == "cuda" and not torch.cuda.is_available():
@@ -78,7 +88,7 @@ def resolve_inference_device(device) -> torch.device:
 
     For embedding with a fitted model: one fitted with ``device="cuda"`` and loaded on a CPU-only
     machine embeds on the CPU, with a ``UserWarning``, instead of failing. A value that is not a
-    device still raises ``ValueError``.
+    device still raises (``TypeError`` for a non-str, ``ValueError`` for another str).
     """
     parsed = _parse_device(device)
     if parsed.type == "cuda" and not torch.cuda.is_available():
@@ -250,6 +260,10 @@ _TJEPA_RULES = {
     "checkpoint_every": check_int,
     "resume": check_bool,
     "verbose": _non_negative_int,
+    "checkpoint_dir": partial(check_instance, types=(type(None), str, os.PathLike), expected="None, a str or a path"),
+    "rdzv_endpoint": partial(check_instance, types=(type(None), str), expected="None or a 'host:port' str"),
+    "callbacks": partial(check_instance, types=(type(None), list, tuple), expected="None or a list of Callback instances"),
+    "random_state": check_seed,
 }
 
 

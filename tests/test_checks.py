@@ -3,10 +3,20 @@
 import ast
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import sklearn_tjepa
-from sklearn_tjepa._checks import check_bool, check_fraction, check_int, check_option, check_rate, check_real
+from sklearn_tjepa._checks import (
+    check_bool,
+    check_fraction,
+    check_instance,
+    check_int,
+    check_option,
+    check_rate,
+    check_real,
+    check_seed,
+)
 
 PACKAGE = Path(sklearn_tjepa.__file__).parent
 
@@ -23,6 +33,12 @@ PACKAGE = Path(sklearn_tjepa.__file__).parent
         (lambda v: check_real("scale", v, min_value=1.0), 0.5, ValueError, r"scale must be a float >= 1.0"),
         (lambda v: check_rate("dropout", v), 1.0, ValueError, r"dropout must be a float in \[0, 1\)"),
         (lambda v: check_option("norm", v, ("pre", "post")), "mid", ValueError, r"norm must be one of \('pre', 'post'\)"),
+        (lambda v: check_option("norm", v, ("pre", "post")), 1, TypeError, r"norm must be one of \('pre', 'post'\), got norm=1"),
+        (lambda v: check_option("norm", v, ("pre", "post")), ["pre"], TypeError, r"got norm=\['pre'\]"),
+        (lambda v: check_seed("random_state", v), "0", TypeError, r"random_state must be None, an int in \[0, 2\*\*32\)"),
+        (lambda v: check_seed("random_state", v), True, TypeError, r"got random_state=True"),
+        (lambda v: check_seed("random_state", v), -1, ValueError, r"got random_state=-1"),
+        (lambda v: check_instance("path", v, (str,), "a str"), 3, TypeError, r"path must be a str, got path=3"),
         (lambda v: check_bool("resume", v), "yes", TypeError, r"resume must be a bool"),
         (lambda v: check_fraction("validation_fraction", v), None, TypeError, r"must be a float in \(0, 1\)"),
         (lambda v: check_fraction("validation_fraction", v, allow_none=True), 1.0, ValueError, r"None or a float"),
@@ -36,6 +52,11 @@ def test_checks_name_the_parameter_and_the_expectation(check, value, error, matc
 @pytest.mark.parametrize("value", [1, 64])
 def test_check_int_accepts_valid_values(value):
     check_int("d_model", value)
+
+
+@pytest.mark.parametrize("value", [None, 0, 2**32 - 1, np.int64(7), np.random.RandomState(0)])
+def test_check_seed_accepts_what_check_random_state_takes(value):
+    check_seed("random_state", value)
 
 
 def test_check_fraction_accepts_none_only_when_allowed():

@@ -23,7 +23,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from sklearn_tjepa._checks import check_fraction, check_int, check_option, check_real
+from sklearn_tjepa._checks import (
+    check_fraction,
+    check_instance,
+    check_int,
+    check_option,
+    check_real,
+    check_seed,
+)
 from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.baselines.features import TokenReduction
@@ -121,10 +128,12 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         check_option("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("patience", self.patience)
-        if not isinstance(self.verbose, (bool, Integral)) or self.verbose < 0:
+        check_instance("verbose", self.verbose, Integral, "a bool or a non-negative int")
+        if self.verbose < 0:
             raise ValueError(
                 f"verbose must be a bool or a non-negative int, got verbose={self.verbose!r}"
             )
+        check_seed("random_state", self.random_state)
         self._check_model_params()
         return str(resolve_device(self.device))
 
