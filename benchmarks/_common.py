@@ -1,4 +1,6 @@
-"""What the benchmark scripts share: the raw-feature baseline, the probes and result files.
+"""What the benchmark scripts share: the raw-feature baseline, the MLP probe and result files.
+
+The linear probe is the package's own, :func:`sklearn_tjepa.probes.linear_probe`.
 
 Imported by the scripts of this folder (``python benchmarks/<script>.py`` puts the folder on the
 path).
@@ -13,13 +15,12 @@ from pathlib import Path
 import sklearn
 import torch
 from sklearn.compose import ColumnTransformer, make_column_transformer
-from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sklearn_tjepa
 
-__all__ = ["raw_features", "linear_probe", "mlp_probe", "versions", "write_json"]
+__all__ = ["raw_features", "mlp_probe", "versions", "write_json"]
 
 
 def raw_features(categorical_features) -> ColumnTransformer:
@@ -27,11 +28,6 @@ def raw_features(categorical_features) -> ColumnTransformer:
     return make_column_transformer(
         (OneHotEncoder(handle_unknown="ignore"), list(categorical_features)), remainder=StandardScaler()
     )
-
-
-def linear_probe(regression: bool = False):
-    """The linear probe: logistic regression, or ridge regression for a continuous target."""
-    return Ridge() if regression else LogisticRegression(max_iter=2000)
 
 
 def mlp_probe(seed: int, regression: bool = False):

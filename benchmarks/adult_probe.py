@@ -21,16 +21,17 @@ import platform
 import time
 
 import torch
-from _common import linear_probe, mlp_probe, raw_features, versions, write_json
+from _common import mlp_probe, raw_features, versions, write_json
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_tjepa import TJEPATransformer, load_benchmark
+from sklearn_tjepa.probes import linear_probe
 
 
-def probe_pipeline(head, **tjepa_params) -> Pipeline:
-    """T-JEPA embeddings, standardised, into ``head``."""
-    return Pipeline([("tjepa", TJEPATransformer(**tjepa_params)), ("scale", StandardScaler()), ("clf", head)])
+def probe_pipeline(**tjepa_params) -> Pipeline:
+    """T-JEPA embeddings into the linear probe (standardisation, logistic regression)."""
+    return Pipeline([("tjepa", TJEPATransformer(**tjepa_params)), ("probe", linear_probe())])
 
 
 def timed_fit_score(model, X_train, y_train, X_test, y_test) -> dict:
@@ -60,13 +61,15 @@ def main():
     def raw(head):
         return make_pipeline(raw_features(bunch.categorical_features), head)
 
+    raw_probe = linear_probe(preprocessing=raw_features(bunch.categorical_features))
+
     params = {"random_state": args.seed, "verbose": args.verbose}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
-    untrained = probe_pipeline(linear_probe(), **{**params, "max_epochs": 0, "verbose": 0})
-    pretrained = probe_pipeline(linear_probe(), **params)
+    untrained = probe_pipeline(**{**params, "max_epochs": 0, "verbose": 0})
+    pretrained = probe_pipeline(**params)
     results = {
-        "raw_one_hot_logistic_regression": timed_fit_score(raw(linear_probe()), X_train, y_train, X_test, y_test),
+        "raw_one_hot_logistic_regression": timed_fit_score(raw_probe, X_train, y_train, X_test, y_test),
         "untrained_encoder_probe": timed_fit_score(untrained, X_train, y_train, X_test, y_test),
         "tjepa_probe": timed_fit_score(pretrained, X_train, y_train, X_test, y_test),
     }

@@ -12,11 +12,9 @@ import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from sklearn_tjepa._checks import check_int
+from sklearn_tjepa.probes import linear_probe
 
 __all__ = ["Callback", "LinearProbe"]
 
@@ -172,8 +170,8 @@ class LinearProbe(Callback):
         float
             Accuracy, or R^2 with ``regression=True``.
         """
-        model = Ridge() if self.regression else LogisticRegression(max_iter=self.max_iter)
-        probe = make_pipeline(StandardScaler(), model).fit(est.transform(self.X_train), np.asarray(self.y_train))
+        probe = linear_probe(regression=self.regression, max_iter=self.max_iter)
+        probe.fit(est.transform(self.X_train), np.asarray(self.y_train))
         return float(probe.score(est.transform(self.X_valid), np.asarray(self.y_valid)))
 
     def on_epoch_end(self, est, record: dict, **kwargs) -> None:
