@@ -257,7 +257,19 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         if valid is not None:
             # Keep no reference to the validation rows in the fitted (pickled) net.
             self.net_.set_params(train_split=None)
+        self._record_history()
         return self
+
+    def _record_history(self) -> None:
+        """Set ``history_`` (skorch's per-epoch records without the per-batch ones), ``n_iter_``
+        and ``best_epoch_``."""
+        self.history_ = [
+            {key: value for key, value in row.items() if key != "batches"}
+            for row in self.net_.history
+        ]
+        self.n_iter_ = len(self.history_)
+        stopping = dict(self.net_.callbacks_).get("early_stopping")
+        self.best_epoch_ = None if stopping is None else int(stopping.best_epoch_)
 
     def _fit_data(self, X, y, X_val, y_val, seed: int) -> tuple:
         """Validate and encode the training and validation data; fit the preprocessing.

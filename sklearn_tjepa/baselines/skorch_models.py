@@ -76,7 +76,14 @@ _ATTRIBUTES = """\
     preprocessor_ : TablePreprocessor
         Encoding of the table fitted on the training rows.
     net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.history`` holds the losses of each epoch.
+        The trained skorch net.
+    history_ : list of dict
+        Per epoch: epoch, train_loss, valid_loss (with a validation set), dur (seconds) and
+        skorch's other records (``net_.history`` without the per-batch records).
+    n_iter_ : int
+        Epochs run.
+    best_epoch_ : int or None
+        Epoch whose weights were kept by early stopping; None without a validation set.
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of str
