@@ -241,9 +241,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         target encoder being trained (on the training device), which ``transform`` uses.
     history_ : list of dict
         Per epoch: epoch, loss, lr, weight_decay, momentum, seconds, samples_per_second,
-        peak_memory_mb, embedding_std, effective_rank (of the ``output`` embeddings of up to
-        1024 training rows), valid_loss with a validation set, and what callbacks add (e.g.
-        probe_score from :class:`~sklearn_tjepa.callbacks.LinearProbe`).
+        peak_memory_mb (the epoch's peak: CUDA allocator on a GPU, the process's resident
+        memory on the CPU; where the CPU peak cannot be reset, as on macOS, the key is
+        process_peak_memory_mb, the process's peak so far), embedding_std, effective_rank (of
+        the ``output`` embeddings of up to 1024 training rows), valid_loss with a validation
+        set, and what callbacks add (e.g. probe_score from
+        :class:`~sklearn_tjepa.callbacks.LinearProbe`).
     n_iter_ : int
         Epochs run.
     best_epoch_ : int or None
