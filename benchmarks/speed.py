@@ -356,7 +356,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--transform-rows", type=int, default=10_000)
     parser.add_argument("--skip", nargs="*", default=[], choices=["ours", "plain", "transform"])
-    parser.add_argument("--in-process", action="store_true", help="no child processes (peak memory then cumulative where it cannot be reset)")
+    parser.add_argument(
+        "--in-process", action="store_true", help="no child processes (peak memory cumulative where it cannot be reset)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, in process: a smoke test")
     parser.add_argument("--task", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

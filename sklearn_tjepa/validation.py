@@ -260,9 +260,13 @@ _TJEPA_RULES = {
     "checkpoint_every": check_int,
     "resume": check_bool,
     "verbose": _non_negative_int,
-    "checkpoint_dir": partial(check_instance, types=(type(None), str, os.PathLike), expected="None, a str or a path"),
+    "checkpoint_dir": partial(
+        check_instance, types=(type(None), str, os.PathLike), expected="None, a str or a path"
+    ),
     "rdzv_endpoint": partial(check_instance, types=(type(None), str), expected="None or a 'host:port' str"),
-    "callbacks": partial(check_instance, types=(type(None), list, tuple), expected="None or a list of Callback instances"),
+    "callbacks": partial(
+        check_instance, types=(type(None), list, tuple), expected="None or a list of Callback instances"
+    ),
     "random_state": check_seed,
 }
 
