@@ -1,4 +1,7 @@
-"""What the benchmark scripts share: versions, run folders and result files.
+"""What the benchmark scripts share: the raw-feature baseline, the MLP probe, versions, run folders
+and result files.
+
+The linear probe is the package's own, :func:`sklearn_tjepa.probes.linear_probe`.
 
 Imported by the scripts of this folder (``python benchmarks/<script>.py`` puts the folder on the
 path).
@@ -13,13 +16,29 @@ from pathlib import Path
 
 import sklearn
 import torch
+from sklearn.compose import ColumnTransformer, make_column_transformer
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sklearn_tjepa
 
-__all__ = ["versions", "run_folder", "write_json"]
+__all__ = ["raw_features", "mlp_probe", "versions", "run_folder", "write_json"]
 
 #: Where a run writes by default: a new folder under this one, in the current directory.
 RUNS_FOLDER = "sklearn_tjepa_runs"
+
+
+def raw_features(categorical_features) -> ColumnTransformer:
+    """The raw-feature representation: one-hot categoricals, standardised numericals."""
+    return make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), list(categorical_features)), remainder=StandardScaler()
+    )
+
+
+def mlp_probe(seed: int, regression: bool = False):
+    """The MLP probe: one hidden layer of 128 units, early stopping on 10% of the train rows."""
+    kind = MLPRegressor if regression else MLPClassifier
+    return kind(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200)
 
 
 def versions() -> dict:

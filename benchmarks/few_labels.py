@@ -40,7 +40,8 @@ from sklearn_tjepa import TJEPAClassifier, TJEPARegressor, TJEPATransformer, lis
 from sklearn_tjepa.baselines import make_gbdt
 from sklearn_tjepa.bench.budgets import get_budget
 from sklearn_tjepa.bench.data import labelled_rows, load_data
-from sklearn_tjepa.bench.results import MAIN_METRIC, environment, metrics, peak_memory
+from sklearn_tjepa.bench.results import MAIN_METRIC, environment, metrics
+from sklearn_tjepa.training.monitoring import peak_memory
 
 #: The models compared at every label fraction, in the table's order.
 MODELS = ("pretrained", "untrained", "gbdt")
@@ -236,7 +237,7 @@ def main(argv=None) -> dict:
         "pretraining": pretraining,
         "untrained": untrained_record,
         "results": results,
-        "peak_rss_mb": memory["peak_rss_mb"],
+        "peak_rss_mb": memory["peak_mb"],
         "peak_rss_scope": memory["scope"],
         "total_seconds": time.perf_counter() - began,
         **environment(),

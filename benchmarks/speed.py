@@ -36,9 +36,12 @@ One run measures, on a synthetic table shaped like Jannis (54 numerical features
 5. **Transform.** Rows per second of ``transform`` (``output="flatten"``) on ``--transform-rows``
    rows (default 10,000), after a warm-up call, for both architectures.
 
-Each measurement of 2, 3 and 5 runs in a fresh Python process (unless ``--in-process``), so that its
-peak memory (the process's peak resident set, ``ru_maxrss``; the estimator's ``peak_memory_mb`` on
-the CPU) is its own; the resident set right after the imports is reported beside it.
+Each measurement of 2, 3 and 5 runs in a fresh Python process (unless ``--in-process``) and reports
+its peak memory: the process's peak resident set during the measurement
+(:func:`sklearn_tjepa.training.monitoring.peak_memory`; ``peak_memory_scope`` is ``"process"``
+where the peak cannot be reset, and the figure is then the process's peak so far, which is why
+each measurement gets its own process); the resident set right after the imports is reported
+beside it.
 
 Timings on a small machine mean something only when nothing else runs: check ``uptime`` first.
 
@@ -57,7 +60,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -68,6 +70,7 @@ import torch
 from sklearn.utils import check_random_state
 
 from sklearn_tjepa.model import MaskSampler, jepa_loss
+from sklearn_tjepa.training.monitoring import peak_memory, resident_memory_mb
 from sklearn_tjepa.training.rng import RandomStreams
 
 N_FEATURES = 54  # Jannis: 54 numerical features
@@ -100,23 +103,6 @@ QUICK_CONFIG = {
     "batch_size": 32, "d_model": 8, "n_layers": 1, "n_heads": 2, "ffn_dim": 16,
     "predictor_d_model": 8, "predictor_n_layers": 1, "predictor_n_heads": 2, "predictor_ffn_dim": 16,
 }
-
-
-def _rss_mb() -> float:
-    """Peak resident set of this process in MiB (Linux reports KiB)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def _current_rss_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 2**10
-    except OSError:
-        return None
-    return None
 
 
 def synthetic_table(n_rows: int, seed: int = 0) -> np.ndarray:
@@ -177,7 +163,6 @@ def measure_ours(config: dict, precision: str, steps: int, epochs: int) -> dict:
         "timed_epochs": len(timed),
         "samples_per_second": samples / seconds,
         "samples_per_second_per_epoch": [r["samples_per_second"] for r in estimator.history_],
-        "peak_memory_mb": max(r["peak_memory_mb"] for r in estimator.history_),
         "fit_seconds": fit_seconds,
         "n_parameters_encoder": sum(p.numel() for p in estimator.encoder_.parameters()),
     }
@@ -283,7 +268,6 @@ def measure_plain(config: dict, precision: str, steps: int, epochs: int, count_f
         "epochs": max(epochs, 2),
         "timed_epochs": max(epochs, 2) - 1,
         "samples_per_second": seen / seconds,
-        "peak_memory_mb": _rss_mb(),
         "mask_sizes": sizes,
         "flops": flops,
     }
@@ -311,7 +295,6 @@ def measure_transform(config: dict, precision: str, rows: int) -> dict:
         "rows_per_second": rows / seconds,
         "n_features_out": out.shape[1],
         "flops_per_row": counter.get_total_flops() / 256,
-        "peak_memory_mb": _rss_mb(),
     }
 
 
@@ -321,13 +304,19 @@ def measure_transform(config: dict, precision: str, rows: int) -> dict:
 TASKS = {"ours": measure_ours, "plain": measure_plain, "transform": measure_transform}
 
 
+def measure(task: dict) -> dict:
+    """Run one measurement in this process; add the resident set at its start and its peak."""
+    start = resident_memory_mb()
+    with peak_memory() as memory:
+        result = TASKS[task["kind"]](**task["kwargs"])
+    result.update(rss_at_start_mb=start, peak_memory_mb=memory["peak_mb"], peak_memory_scope=memory["scope"])
+    return result
+
+
 def run_task(task: dict, in_process: bool) -> dict:
     """Run one measurement, in a fresh interpreter unless ``in_process``."""
     if in_process:
-        baseline = _current_rss_mb()
-        result = TASKS[task["kind"]](**task["kwargs"])
-        result["rss_at_start_mb"] = baseline
-        return result
+        return measure(task)
     completed = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--task", json.dumps(task)],
         capture_output=True, text=True, check=False,
@@ -339,12 +328,7 @@ def run_task(task: dict, in_process: bool) -> dict:
 
 def _child(task_json: str) -> None:
     task = json.loads(task_json)
-    import sklearn_tjepa  # noqa: F401  (imports counted in the baseline, as in any real process)
-
-    baseline = _current_rss_mb()
-    result = TASKS[task["kind"]](**task["kwargs"])
-    result["rss_at_start_mb"] = baseline
-    print(json.dumps(result))
+    print(json.dumps(measure(task)))
 
 
 def _machine() -> dict:
@@ -372,7 +356,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--transform-rows", type=int, default=10_000)
     parser.add_argument("--skip", nargs="*", default=[], choices=["ours", "plain", "transform"])
-    parser.add_argument("--in-process", action="store_true", help="no child processes (peak memory then cumulative)")
+    parser.add_argument(
+        "--in-process", action="store_true", help="no child processes (peak memory cumulative where it cannot be reset)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, in process: a smoke test")
     parser.add_argument("--task", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -216,10 +216,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         early resumes finished. A checkpoint of other settings, data shape or world size, or
         one that is damaged, is refused with a ``ValueError`` naming the file and the cause.
     callbacks : list of Callback or None, default=None
-        Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator:
-        ``on_train_begin(est)``, ``on_epoch_end(est, record)`` (a truthy return stops training)
-        and ``on_train_end(est)``. During training ``transform`` embeds with the current target
-        encoder. Needs ``backend="local"``.
+        Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator
+        and their other arguments by keyword: ``on_train_begin(est)``,
+        ``on_epoch_end(est, record=record)`` (a truthy return stops training) and
+        ``on_train_end(est)``. During training ``transform`` embeds with the current target
+        encoder. ``clone`` gives the clone new callbacks built from the same arguments (shared,
+        not copied). Needs ``backend="local"``.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, data order, masks, the validation split and the monitored
         rows, each from its own stream (:mod:`sklearn_tjepa.training.rng`). With an int,
@@ -244,9 +246,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         target encoder being trained (on the training device), which ``transform`` uses.
     history_ : list of dict
         Per epoch: epoch, loss, lr, weight_decay, momentum, seconds, samples_per_second,
-        peak_memory_mb, embedding_std, effective_rank (of the ``output`` embeddings of up to
-        1024 training rows), valid_loss with a validation set, and what callbacks add (e.g.
-        probe_score from :class:`~sklearn_tjepa.callbacks.LinearProbe`).
+        peak_memory_mb (the epoch's peak: CUDA allocator on a GPU, the process's resident
+        memory on the CPU; where the CPU peak cannot be reset, as on macOS, the key is
+        process_peak_memory_mb, the process's peak so far), embedding_std, effective_rank (of
+        the ``output`` embeddings of up to 1024 training rows), valid_loss with a validation
+        set, and what callbacks add (e.g. probe_score from
+        :class:`~sklearn_tjepa.callbacks.LinearProbe`).
     n_iter_ : int
         Epochs run.
     best_epoch_ : int or None
@@ -553,7 +558,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self.encoder_ = encoder
             stop = False
             for callback in callbacks:
-                stop = bool(callback.on_epoch_end(self, record)) or stop
+                stop = bool(callback.on_epoch_end(self, record=record)) or stop
             return stop
 
         return on_epoch_end

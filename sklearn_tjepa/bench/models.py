@@ -17,13 +17,13 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import make_column_transformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, root_mean_squared_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_tjepa.baselines import DEEP_MODELS, GBDT_NAMES, load_config, make_baseline
 from sklearn_tjepa.finetune import TJEPAClassifier, TJEPARegressor
+from sklearn_tjepa.probes import linear_probe
 
 __all__ = ["DEFAULT_MODELS", "FINETUNE_MODELS", "MODELS", "LinearBaseline", "build_model"]
 
@@ -84,11 +84,7 @@ class LinearBaseline(BaseEstimator):
             if columns
             else numerical
         )
-        if self.task == "classification":
-            head = LogisticRegression(C=C, max_iter=1000)
-        else:
-            head = Ridge(alpha=1.0 / C)
-        return make_pipeline(encode, head)
+        return linear_probe(regression=self.task == "regression", C=C, max_iter=1000, preprocessing=encode)
 
     def fit(self, X, y, X_val=None, y_val=None):
         """Fit one model per ``C`` on ``(X, y)``; keep the best on ``(X_val, y_val)``.

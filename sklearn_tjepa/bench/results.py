@@ -1,4 +1,4 @@
-"""Where results go and what they hold: paths, metrics, environment, peak memory, summaries.
+"""Where results go and what they hold: paths, metrics, environment, summaries.
 
 Layout: ``<out>/<dataset_code>/<model>[+tjepa|+untrained][@<fraction>]/output_<seed>.json`` and
 one ``summary.json`` per directory. Files are written atomically (temporary file, then rename),
@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
-import sys
-from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +24,6 @@ __all__ = [
     "environment",
     "metrics",
     "output_path",
-    "peak_memory",
     "read_outputs",
     "run_name",
     "summarize",
@@ -80,42 +76,6 @@ def metrics(task: str, estimator, X, y) -> dict:
     if task == "binary":
         scores["roc_auc"] = float(roc_auc_score(y, proba[:, 1]))
     return scores
-
-
-def _proc_status(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return float(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
-
-
-@contextmanager
-def peak_memory():
-    """Measure the peak resident memory of this process over a block, in MiB.
-
-    On Linux the peak (``VmHWM``) is reset at entry through ``/proc/self/clear_refs``, so the
-    figure covers the block only (``scope="block"``); elsewhere it is the process's peak so far
-    (``ru_maxrss``, ``scope="process"``). Yields a dict that holds ``peak_rss_mb`` and ``scope``
-    after the block.
-    """
-    record = {}
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        scope = "block"
-    except OSError:
-        scope = "process"
-    try:
-        yield record
-    finally:
-        peak = _proc_status("VmHWM") if scope == "block" else None
-        if peak is None:
-            scale = 1.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-            scope = "process"
-        record.update(peak_rss_mb=round(peak, 1), scope=scope)
 
 
 def _git_commit() -> dict:

@@ -32,15 +32,8 @@ from sklearn_tjepa.bench.grids import Task
 from sklearn_tjepa.bench.inputs import RAW_PLUS_TOKENS, describe_reading, model_input
 from sklearn_tjepa.bench.models import FINETUNE_MODELS, build_model
 from sklearn_tjepa.bench.pretrain import load_or_pretrain, tjepa_params
-from sklearn_tjepa.bench.results import (
-    PROTOCOL,
-    environment,
-    metrics,
-    output_path,
-    peak_memory,
-    summarize,
-    write_json,
-)
+from sklearn_tjepa.bench.results import PROTOCOL, environment, metrics, output_path, summarize, write_json
+from sklearn_tjepa.training.monitoring import peak_memory
 
 __all__ = ["Settings", "bench_data", "budget_limits", "cell_path", "cell_status", "run"]
 
@@ -223,7 +216,7 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
         # better than the wall-clock seconds.
         cpu_seconds={"pretraining": pretraining_cpu_seconds, "fit": fit_cpu_seconds,
                      "inference": inference_cpu_seconds},
-        peak_rss_mb=memory["peak_rss_mb"],
+        peak_rss_mb=round(memory["peak_mb"], 1),
         peak_rss_scope=memory["scope"],
     )
     return record

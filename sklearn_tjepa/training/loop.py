@@ -25,7 +25,7 @@ from sklearn_tjepa.training.checkpoints import (
     save_checkpoint,
 )
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
-from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
+from sklearn_tjepa.training.monitoring import BLOCK, collapse_statistics, peak_memory
 from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
@@ -332,30 +332,29 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
     )
     for epoch in progress:
         started = time.perf_counter()
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
         order = torch.randperm(n_rows, generator=run.order_generator)[rank * shard : (rank + 1) * shard]
         running = torch.zeros((), device=device)
         seen = 0
         step = epoch * ipe
-        for index in _batches(order, config.batch_size):
-            lr, wd, momentum = lr_at(step), wd_at(step), momentum_at(step)
-            for group in run.optimizer.param_groups:
-                group["lr"] = lr
-                group["weight_decay"] = wd if group["decay"] else 0.0
-            device_index = index.to(train_num.device)
-            num = train_num[device_index].to(device, non_blocking=True)
-            cat = train_cat[device_index].to(device, non_blocking=True)
-            loss = _batch_loss(run.student, run.target_encoder, run.sampler, config, num, cat, run.mask_generators, device)
-            run.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(run.raw_student.parameters(), config.grad_clip)
-            run.optimizer.step()
-            ema_update(run.target_encoder, run.raw_student.encoder, momentum)
-            running += loss.detach() * index.numel()
-            seen += index.numel()
-            step += 1
+        with peak_memory(device) as memory:
+            for index in _batches(order, config.batch_size):
+                lr, wd, momentum = lr_at(step), wd_at(step), momentum_at(step)
+                for group in run.optimizer.param_groups:
+                    group["lr"] = lr
+                    group["weight_decay"] = wd if group["decay"] else 0.0
+                device_index = index.to(train_num.device)
+                num = train_num[device_index].to(device, non_blocking=True)
+                cat = train_cat[device_index].to(device, non_blocking=True)
+                loss = _batch_loss(run.student, run.target_encoder, run.sampler, config, num, cat, run.mask_generators, device)
+                run.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(run.raw_student.parameters(), config.grad_clip)
+                run.optimizer.step()
+                ema_update(run.target_encoder, run.raw_student.encoder, momentum)
+                running += loss.detach() * index.numel()
+                seen += index.numel()
+                step += 1
         seconds = time.perf_counter() - started
         if world_size > 1:  # the epoch's loss over every rank's rows (equal shards), the same on all ranks
             torch.distributed.all_reduce(running)
@@ -367,7 +366,8 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
             "momentum": momentum,
             "seconds": seconds,
             "samples_per_second": seen * world_size / seconds,
-            "peak_memory_mb": peak_memory_mb(device),
+            # The epoch's own peak; where it cannot be isolated, the process's peak so far.
+            "peak_memory_mb" if memory["scope"] == BLOCK else "process_peak_memory_mb": memory["peak_mb"],
         }
         monitor = embed(
             run.target_encoder, x_num[monitor_rows], x_cat[monitor_rows],
