@@ -69,8 +69,8 @@ def evaluate(bunch, params: dict, variants: dict, seed: int, *, probe_names, wit
     frame, target, splits = bunch.frame, bunch.target.to_numpy(), bunch.splits
     train = splits["train"]
     raw = raw_features(bunch.categorical_features).fit(frame.iloc[train])
-    raw_features = raw.transform(frame)
-    representations = {"raw": raw_features.toarray() if hasattr(raw_features, "toarray") else raw_features}
+    raw_table = raw.transform(frame)
+    representations = {"raw": raw_table.toarray() if hasattr(raw_table, "toarray") else raw_table}
     fit_seconds, histories = {}, {}
     arms = {"untrained": {**params, "max_epochs": 0}}
     arms.update({name: {**params, **changes} for name, changes in variants.items()})
