@@ -340,6 +340,15 @@ def count_step_flops(student, target_encoder, sampler, num, cat, sizes, estimato
     return {"flops_per_sample": total / num.shape[0], "counted_batch": num.shape[0], "mask_sizes": sizes, "by_op_per_step": by_op}
 
 
+def training_flops_per_sample(config: dict, draws: int = 8) -> dict:
+    """Matmul FLOPs per training sample at ``config`` (:func:`count_step_flops`), averaged over
+    ``draws`` mask sizes drawn from the estimator's own size stream (counted on the CPU)."""
+    X = synthetic_table(max(64, config["batch_size"]))
+    student, target_encoder, sampler, x_num, x_cat, generators, estimator = _plain_setup(config, X, recompute=False)
+    sizes = [sampler.sample_sizes(generators[0]) for _ in range(draws)]
+    return count_step_flops(student, target_encoder, sampler, x_num[:32], x_cat[:32], sizes, estimator)
+
+
 def measure_plain(config: dict, precision: str, steps: int, epochs: int, count_flops: bool = True, recompute="auto") -> dict:
     """The plain loop: one warm-up epoch, then ``epochs - 1`` timed epochs of ``steps`` steps."""
     batch = config["batch_size"]
@@ -377,16 +386,26 @@ def measure_plain(config: dict, precision: str, steps: int, epochs: int, count_f
 # 5. transform
 
 
-def measure_transform(config: dict, precision: str, rows: int) -> dict:
-    """Rows/s of ``transform`` of an (untrained: the speed is the same) estimator."""
+def transform_flops_per_row(estimator, X: np.ndarray, rows: int = 256) -> float:
+    """Matmul FLOPs per row of ``estimator.transform`` (counted on ``rows`` rows of ``X``, in fp32 on
+    the CPU; FLOPs depend on neither the precision nor the device). The estimator is left as it was."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    params = {"precision": estimator.precision, "device": estimator.device}
+    try:
+        with FlopCounterMode(display=False, custom_mapping=_sdpa_flop_mapping()) as counter:
+            estimator.set_params(precision="32", device="cpu").transform(X[:rows])
+    finally:
+        estimator.set_params(**params)
+    return counter.get_total_flops() / min(rows, len(X))
+
+
+def measure_transform(config: dict, precision: str, rows: int) -> dict:
+    """Rows/s of ``transform`` of an (untrained: the speed is the same) estimator."""
     X = synthetic_table(rows)
     estimator = _estimator(config, precision, max_epochs=0).fit(X[:2048])
     estimator.transform(X[:1024])  # warm-up
-    with FlopCounterMode(display=False, custom_mapping=_sdpa_flop_mapping()) as counter:
-        estimator.set_params(precision="32").transform(X[:256])  # FLOPs do not depend on the precision
-    estimator.set_params(precision=precision)
+    flops_per_row = transform_flops_per_row(estimator, X)
     started = time.perf_counter()
     out = estimator.transform(X)
     seconds = time.perf_counter() - started
@@ -396,7 +415,7 @@ def measure_transform(config: dict, precision: str, rows: int) -> dict:
         "precision": _cpu_precision(precision),
         "rows_per_second": rows / seconds,
         "n_features_out": out.shape[1],
-        "flops_per_row": counter.get_total_flops() / 256,
+        "flops_per_row": flops_per_row,
         "peak_memory_mb": _rss_mb(),
     }
 

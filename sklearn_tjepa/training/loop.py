@@ -357,6 +357,8 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
             running += loss.detach() * index.numel()
             seen += index.numel()
             step += 1
+        if device.type == "cuda":  # the epoch's kernels are queued asynchronously: wait for them
+            torch.cuda.synchronize(device)
         seconds = time.perf_counter() - started
         if world_size > 1:  # the epoch's loss over every rank's rows (equal shards), the same on all ranks
             torch.distributed.all_reduce(running)
