@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import logging
 import warnings
@@ -704,6 +705,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 stacklevel=2,
             )
         weights = state.pop("encoder_state_", None)
+        # parameters added after the pickle was written take their defaults (output_dtype="float64"
+        # is how transform behaved before it existed)
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not inspect.Parameter.empty:
+                state.setdefault(name, parameter.default)
         self.__dict__.update(state)
         if weights is not None:
             self.encoder_ = load_encoder(self.model_spec_, weights)

@@ -296,6 +296,19 @@ def test_pickle_round_trip(make, mixed_frame_missing):
     assert restored.history_ == est.history_ and restored.get_params().keys() == est.get_params().keys()
 
 
+def test_pickle_without_newer_parameters_loads_with_their_defaults(make, X_numeric):
+    """A pickle written before output_dtype and recompute existed still transforms (float64, as then)."""
+    est = make(precision="32").fit(X_numeric)
+    state = est.__getstate__()
+    for name in ("output_dtype", "recompute"):
+        del state[name]
+    restored = TJEPATransformer.__new__(TJEPATransformer)
+    restored.__setstate__(state)
+    assert restored.output_dtype == "float64" and restored.recompute == "auto"
+    np.testing.assert_array_equal(restored.transform(X_numeric), est.transform(X_numeric))
+    assert restored.get_params() == est.get_params()
+
+
 def test_joblib_round_trip(make, mixed_frame_missing, tmp_path):
     est = make().fit(mixed_frame_missing)
     expected = est.transform(mixed_frame_missing)
