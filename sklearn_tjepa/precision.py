@@ -2,17 +2,18 @@
 
 Why bfloat16: on CPUs with native bf16 instructions (``avx512_bf16``, AMX) and on GPUs with bf16
 tensor cores, a bf16 matrix product runs several times faster than an fp32 one. On one thread of
-an AMD EPYC with ``avx512_bf16`` (torch 2.13), bf16 ``torch.mm`` reached 1.6x to 4x the fp32
-GFLOP/s at this model's shapes (a width-64 projection over 512 rows of 55 tokens,
-``28160 x 64 x 64``: 95 against 25 GFLOP/s). Without native support bf16 is emulated and far
-slower than fp32 (about 1 GFLOP/s against 176 GFLOP/s fp32 on an AVX2-only CPU of the same
-kind). Machines that look alike differ here, so the choice is made at run time, on the device
-that computes, never assumed: :func:`native_bf16` asks PyTorch.
+an AMD EPYC with ``avx512_bf16`` (torch 2.13, ``torch.mm``, nothing else running), bf16 reached
+1.7x to 4.5x the fp32 GFLOP/s at this model's shapes (a width-64 projection over 512 rows of 55
+tokens, ``28160 x 64 x 64``: 95 against 25 GFLOP/s); ``benchmarks/speed.py`` measures the same
+shapes (``MODEL_MATMUL_SHAPES``). Without native support bf16 is emulated and far slower than
+fp32 (about 1 GFLOP/s against 176 GFLOP/s fp32 on an AVX2-only CPU of the same kind). Machines
+that look alike differ here, so the choice is made at run time, on the device that computes,
+never assumed: :func:`native_bf16` asks PyTorch.
 
 What bf16 covers: the forward passes run under ``torch.autocast(dtype=torch.bfloat16)``, so
 matrix products (linear layers, attention) compute in bf16 while the weights, the optimiser's
-state, the EMA target encoder's weights, the residual stream of pre-norm blocks, the layer norms
-and the loss stay in float32 (the loss casts predictions and targets to float32 first).
+state, the EMA target encoder's weights, the residual stream, the layer norms and the loss stay
+in float32 (the loss casts predictions and targets to float32 first).
 ``benchmarks/speed.py --precision`` measures both precisions side by side with the matmul peak.
 """
 
