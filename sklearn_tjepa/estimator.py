@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import logging
 import warnings
@@ -18,16 +19,26 @@ from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_lin
 from sklearn_tjepa.inference import embed
 from sklearn_tjepa.model.jepa import ModelSpec, encoder_state, load_encoder
 from sklearn_tjepa.model.masks import MaskSampler
+from sklearn_tjepa.precision import resolve_precision
 from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
 from sklearn_tjepa.training.checkpoints import load_checkpoint
 from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.loop import TrainResult, train_tjepa
+from sklearn_tjepa.training.memory import resolve_recompute
 from sklearn_tjepa.training.rng import RandomStreams
-from sklearn_tjepa.validation import resolve_device, validate_tjepa_parameters, validate_transform_parameters
+from sklearn_tjepa.validation import (
+    OUTPUT_DTYPES,
+    resolve_device,
+    validate_tjepa_parameters,
+    validate_transform_parameters,
+)
 
 __all__ = ["TJEPATransformer"]
 
 logger = logging.getLogger("sklearn_tjepa")
+
+#: Rows that ``transform`` encodes and embeds at a time (the memory it needs besides input and output).
+_TRANSFORM_CHUNK_ROWS = 65_536
 
 
 def _piecewise_linear_bins(x_num: np.ndarray, n_bins: int) -> tuple[tuple[float, ...], ...]:
@@ -178,12 +189,27 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     output : {"flatten", "cls", "mean"}, default="flatten"
         Embedding returned by ``transform``: all ``n_cls_tokens + D`` tokens concatenated, the
         first CLS token, or the mean of the feature tokens.
+    output_dtype : {"float64", "float32"}, default="float64"
+        Dtype of ``transform``'s output. float64 is scikit-learn's usual output; float32 halves
+        the output's memory and is what the encoder computes in (no precision is lost).
     transform_batch_size : int, default=1024
         Rows per forward pass in ``transform``.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-    precision : {"32", "bf16"}, default="32"
-        Float32, or bfloat16 autocast.
+    precision : {"auto", "32", "bf16"}, default="auto"
+        Precision of the forward passes in ``fit`` and ``transform``: bfloat16 autocast where
+        the device computes bf16 natively (CPUs with ``avx512_bf16`` or AMX, GPUs of compute
+        capability 8.0 and newer, checked at run time by
+        :func:`~sklearn_tjepa.precision.native_bf16`) and float32 elsewhere (``"auto"``), or
+        float32 (``"32"``) or bf16 (``"bf16"``, with a warning where bf16 is emulated and slow)
+        everywhere. Weights, optimiser state, the EMA target encoder and the loss stay float32
+        (:mod:`sklearn_tjepa.precision`). ``transform`` resolves ``"auto"`` on its own device.
+    recompute : bool or "auto", default="auto"
+        Activation checkpointing in training: keep only each transformer block's input for the
+        backward pass and recompute the block there, for about one more forward pass of time
+        and memory that no longer grows with depth. ``"auto"`` recomputes when the estimated
+        activation memory of a step exceeds a budget that depends on the device (estimate and
+        budgets: :mod:`sklearn_tjepa.training.memory`). Results are the same either way.
     backend : {"local", "torchrun"}, default="local"
         Train in this process, or launch ``n_procs`` data-parallel workers per node (gloo on CPU,
         NCCL on GPUs).
@@ -248,14 +274,18 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Per epoch: epoch, loss, lr, weight_decay, momentum, seconds, samples_per_second,
         peak_memory_mb (the epoch's peak: CUDA allocator on a GPU, the process's resident
         memory on the CPU; where the CPU peak cannot be reset, as on macOS, the key is
-        process_peak_memory_mb, the process's peak so far), embedding_std, effective_rank (of
-        the ``output`` embeddings of up to 1024 training rows), valid_loss with a validation
-        set, and what callbacks add (e.g. probe_score from
+        process_peak_memory_mb, the process's peak so far), precision (as ``precision_``),
+        embedding_std, effective_rank (of the ``output`` embeddings of up to 1024 training
+        rows), valid_loss with a validation set, and what callbacks add (e.g. probe_score from
         :class:`~sklearn_tjepa.callbacks.LinearProbe`).
     n_iter_ : int
         Epochs run.
     best_epoch_ : int or None
         Epoch whose encoder was kept under early stopping.
+    precision_ : {"32", "bf16"}
+        Precision ``fit`` trained in (``precision`` resolved on the training device).
+    recompute_ : bool
+        Whether ``fit`` recomputed activations (``recompute`` resolved).
 
     See Also
     --------
@@ -333,9 +363,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         categorical_features="auto",
         numerical_scaling="quantile",
         output="flatten",
+        output_dtype="float64",
         transform_batch_size=1024,
         device="auto",
-        precision="32",
+        precision="auto",
+        recompute="auto",
         backend="local",
         n_procs=1,
         n_nodes=1,
@@ -393,9 +425,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.categorical_features = categorical_features
         self.numerical_scaling = numerical_scaling
         self.output = output
+        self.output_dtype = output_dtype
         self.transform_batch_size = transform_batch_size
         self.device = device
         self.precision = precision
+        self.recompute = recompute
         self.backend = backend
         self.n_procs = n_procs
         self.n_nodes = n_nodes
@@ -416,7 +450,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
         tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = ["float64"]
+        # float input of this dtype gives output of the same dtype
+        tags.transformer_tags.preserves_dtype = [self.output_dtype] if self.output_dtype in OUTPUT_DTYPES else []
         tags.non_deterministic = False
         return tags
 
@@ -515,8 +550,17 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         seed = self._seed()
         train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
         self.model_spec_ = self._model_spec(params, train_table)
-        config = from_params(TrainConfig, params, seed=seed, patience=self.patience if self.early_stopping else None)
-        options = from_params(RunOptions, params)
+        config = from_params(
+            TrainConfig,
+            params,
+            seed=seed,
+            patience=self.patience if self.early_stopping else None,
+            precision=resolve_precision(self.precision, device),
+        )
+        options = from_params(
+            RunOptions, params, recompute=resolve_recompute(self.recompute, self.model_spec_, config, device)
+        )
+        self.precision_, self.recompute_ = config.precision, options.recompute
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
         callbacks = list(self.callbacks or ())
         for callback in callbacks:
@@ -580,29 +624,43 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        ndarray of float64 of shape (n_samples, n_features_out)
-            ``(n_cls_tokens + D) * d_model`` columns for ``output="flatten"`` (``D``
-            features), ``d_model`` otherwise.
+        ndarray of shape (n_samples, n_features_out)
+            Of dtype ``output_dtype``; ``(n_cls_tokens + D) * d_model`` columns for
+            ``output="flatten"`` (``D`` features), ``d_model`` otherwise.
 
         Notes
         -----
-        ``transform`` leaves the fitted state untouched (it embeds with a module of its own), so
-        several threads may call it at once. With ``device="cuda"`` on a machine without CUDA
-        (a model fitted on a GPU and loaded elsewhere) it embeds on the CPU with a warning.
+        The rows are encoded and embedded in chunks of a fixed number of rows, each written
+        into the output array as it is computed, so the memory needed besides the input and the
+        output is that of one chunk, however many rows there are. ``transform`` leaves the fitted state untouched (it embeds with a module of its
+        own), so several threads may call it at once. With ``device="cuda"`` on a machine
+        without CUDA (a model fitted on a GPU and loaded elsewhere) it embeds on the CPU with a
+        warning.
         """
         check_is_fitted(self, "encoder_")
         device = validate_transform_parameters(self.get_params(deep=False))
-        table = self._encode(X, reset=False)
-        embeddings = embed(
-            _encoder_on(self.encoder_, device),
-            table.x_num,
-            table.x_cat,
-            output=self.output,
-            batch_size=self.transform_batch_size,
-            device=device,
-            precision=self.precision,
-        )
-        return embeddings.astype(np.float64)
+        precision = resolve_precision(self.precision, device)
+        frame = as_frame(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        n_rows = frame.shape[0]
+        if n_rows == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        encoder = _encoder_on(self.encoder_, device)
+        embeddings = np.empty((n_rows, self._n_features_out), dtype=self.output_dtype)
+        for start in range(0, n_rows, _TRANSFORM_CHUNK_ROWS):
+            stop = start + _TRANSFORM_CHUNK_ROWS
+            table = self.preprocessor_.transform(frame.iloc[start:stop])
+            embed(
+                encoder,
+                table.x_num,
+                table.x_cat,
+                output=self.output,
+                batch_size=self.transform_batch_size,
+                device=device,
+                precision=precision,
+                out=embeddings[start:stop],
+            )
+        return embeddings
 
     @property
     def _n_features_out(self) -> int:
@@ -654,6 +712,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 stacklevel=2,
             )
         weights = state.pop("encoder_state_", None)
+        # parameters added after the pickle was written take their defaults (output_dtype="float64"
+        # is how transform behaved before it existed)
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not inspect.Parameter.empty:
+                state.setdefault(name, parameter.default)
         self.__dict__.update(state)
         if weights is not None:
             self.encoder_ = load_encoder(self.model_spec_, weights)

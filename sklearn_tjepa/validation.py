@@ -38,6 +38,7 @@ from sklearn_tjepa.model.encoder import ACTIVATIONS, NORMS
 from sklearn_tjepa.model.objective import TARGET_NORMS
 from sklearn_tjepa.model.predictors import PREDICTORS
 from sklearn_tjepa.model.tokenizer import NUMERICAL_EMBEDDINGS
+from sklearn_tjepa.precision import PRECISIONS
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "validate_tjepa_parameters",
     "validate_transform_parameters",
     "PRECISIONS",
+    "OUTPUT_DTYPES",
     "BACKENDS",
     "DATA_PLACEMENTS",
 ]
@@ -194,7 +196,7 @@ def check_validation_pair(X_val, y_val) -> None:
 
 # ---------------------------------------------------------------- TJEPATransformer's parameters
 
-PRECISIONS = ("32", "bf16")
+OUTPUT_DTYPES = ("float64", "float32")
 BACKENDS = ("local", "torchrun")
 DATA_PLACEMENTS = ("auto", "always", "never")
 
@@ -204,6 +206,23 @@ _share = partial(check_real, max_value=1.0)
 
 def _options(options):
     return partial(check_option, options=tuple(options))
+
+
+def _check_precision(name: str, value) -> None:
+    """A str of ``PRECISIONS``: ``TypeError`` for another type (e.g. the int 32), ``ValueError`` else."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of the strings {PRECISIONS}, got {name}={value!r} ({type(value).__name__})")
+    check_option(name, value, PRECISIONS)
+
+
+def _check_recompute(name: str, value) -> None:
+    """True, False or ``"auto"``."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be True, False or 'auto', got {name}={value!r}")
+        return
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True, False or 'auto', got {name}={value!r}")
 
 
 # name -> check(name, value), each raising TypeError/ValueError that names the parameter.
@@ -249,7 +268,9 @@ _TJEPA_RULES = {
     "numerical_scaling": _options(NUMERICAL_SCALINGS),
     "output": _options(OUTPUTS),
     "transform_batch_size": check_int,
-    "precision": _options(PRECISIONS),
+    "output_dtype": _options(OUTPUT_DTYPES),
+    "precision": _check_precision,
+    "recompute": _check_recompute,
     "backend": _options(BACKENDS),
     "n_procs": check_int,
     "n_nodes": check_int,
@@ -332,14 +353,14 @@ def _check_callbacks(callbacks, backend: str) -> None:
 
 
 #: The parameters that ``transform`` uses, checked again there (``set_params`` after ``fit``).
-_TRANSFORM_PARAMETERS = ("output", "transform_batch_size", "precision")
+_TRANSFORM_PARAMETERS = ("output", "output_dtype", "transform_batch_size", "precision")
 
 
 def validate_transform_parameters(params: dict[str, Any]) -> torch.device:
     """Check the parameters ``transform`` uses and return the device to embed on.
 
-    ``output``, ``transform_batch_size`` and ``precision`` are checked as in ``fit`` (they may
-    have been changed by ``set_params`` since); ``device`` is resolved by
+    ``output``, ``output_dtype``, ``transform_batch_size`` and ``precision`` are checked as in
+    ``fit`` (they may have been changed by ``set_params`` since); ``device`` is resolved by
     :func:`resolve_inference_device`, so a CUDA device on a machine without CUDA gives the CPU
     with a warning.
 

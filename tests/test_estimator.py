@@ -19,6 +19,7 @@ import torch.serialization
 
 from conftest import make_mixed_frame
 from sklearn_tjepa import TJEPATransformer
+from sklearn_tjepa import estimator as estimator_module
 from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.training import loop
 
@@ -118,6 +119,58 @@ def test_transform_batch_size_does_not_change_embeddings(make, X_numeric):
     est = make(transform_batch_size=7).fit(X_numeric)
     small = est.transform(X_numeric)
     np.testing.assert_array_equal(est.set_params(transform_batch_size=1000).transform(X_numeric), small)
+
+
+@pytest.mark.parametrize("output", ["flatten", "mean"])
+def test_float32_output_dtype_holds_the_same_values(make, X_numeric, output):
+    est = make(output=output).fit(X_numeric)
+    wide = est.transform(X_numeric)
+    narrow = est.set_params(output_dtype="float32").transform(X_numeric)
+    assert wide.dtype == np.float64 and narrow.dtype == np.float32
+    np.testing.assert_array_equal(narrow, wide.astype(np.float32))  # the encoder computes in float32
+    np.testing.assert_array_equal(narrow.astype(np.float64), wide)
+
+
+def test_output_dtype_sets_the_preserved_dtype(make):
+    assert make().__sklearn_tags__().transformer_tags.preserves_dtype == ["float64"]
+    assert make(output_dtype="float32").__sklearn_tags__().transformer_tags.preserves_dtype == ["float32"]
+
+
+@pytest.mark.parametrize("value, error", [("float16", ValueError), (np.float32, TypeError), ("int64", ValueError)])
+def test_bad_output_dtype_is_refused(make, X_numeric, value, error):
+    with pytest.raises(error, match=r"output_dtype must be one of \('float64', 'float32'\), got output_dtype="):
+        make(output_dtype=value).fit(X_numeric)
+    fitted = make(max_epochs=0).fit(X_numeric)
+    with pytest.raises(error, match="output_dtype must be one of"):
+        fitted.set_params(output_dtype=value).transform(X_numeric)
+
+
+def test_transform_in_chunks_gives_the_same_embeddings(make, mixed_frame_missing, monkeypatch):
+    est = make(transform_batch_size=5).fit(mixed_frame_missing)
+    whole = est.transform(mixed_frame_missing)
+    monkeypatch.setattr(estimator_module, "_TRANSFORM_CHUNK_ROWS", 7)  # 120 rows: 18 chunks, the last of 1 row
+    np.testing.assert_array_equal(est.transform(mixed_frame_missing), whole)
+
+
+def test_transform_memory_is_one_chunk_beyond_input_and_output(make, monkeypatch):
+    """The numpy memory ``transform`` allocates (traced by tracemalloc) is the output plus one
+    chunk's encoding, not copies of the whole table (the float64 block, the scaled copy and the
+    float32 encoding of all rows, then a list of blocks joined and cast: several times the
+    output before)."""
+    import tracemalloc
+
+    X = np.random.default_rng(0).normal(size=(20_000, 54))
+    est = make(max_epochs=0, output="mean").fit(X[:256])
+    monkeypatch.setattr(estimator_module, "_TRANSFORM_CHUNK_ROWS", 500)
+    output_bytes = 20_000 * 8 * 8  # d_model=8, float64
+    table_bytes = X.nbytes  # 8.6 MB: one float64 copy of the whole table
+    tracemalloc.start()
+    try:
+        est.transform(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < output_bytes + table_bytes / 4, (peak, output_bytes)
 
 
 @pytest.mark.parametrize(
@@ -291,6 +344,19 @@ def test_pickle_round_trip(make, mixed_frame_missing):
     restored = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(restored.transform(mixed_frame_missing), expected)
     assert restored.history_ == est.history_ and restored.get_params().keys() == est.get_params().keys()
+
+
+def test_pickle_without_newer_parameters_loads_with_their_defaults(make, X_numeric):
+    """A pickle written before output_dtype and recompute existed still transforms (float64, as then)."""
+    est = make(precision="32").fit(X_numeric)
+    state = est.__getstate__()
+    for name in ("output_dtype", "recompute"):
+        del state[name]
+    restored = TJEPATransformer.__new__(TJEPATransformer)
+    restored.__setstate__(state)
+    assert restored.output_dtype == "float64" and restored.recompute == "auto"
+    np.testing.assert_array_equal(restored.transform(X_numeric), est.transform(X_numeric))
+    assert restored.get_params() == est.get_params()
 
 
 def test_joblib_round_trip(make, mixed_frame_missing, tmp_path):

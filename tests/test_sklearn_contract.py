@@ -34,7 +34,12 @@ def _tiny(**overrides):
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
-@parametrize_with_checks([_tiny()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+# float32 (the tiny default), bf16 autocast, and float32 output (whose dtype the tags then preserve)
+@parametrize_with_checks(
+    [_tiny(), _tiny(precision="bf16"), _tiny(output_dtype="float32")],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+@pytest.mark.filterwarnings("ignore:precision='bf16' on cpu, which has no native:UserWarning")
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

@@ -28,10 +28,11 @@ from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
 
 #: Fields that fit derives from the data or random_state rather than from a parameter.
 DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalities", "numerical_bin_edges"}
-#: Parameters that fit uses itself (preprocessing, device, launch, split, callbacks, seed).
+#: Parameters that fit or transform use themselves (preprocessing, device, launch, split, callbacks,
+#: seed, output dtype).
 USED_BY_FIT = {
     "categorical_features", "numerical_scaling", "numerical_bins", "device", "backend", "n_procs", "n_nodes",
-    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state",
+    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state", "output_dtype",
 }
 
 

@@ -12,11 +12,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from sklearn_tjepa.inference import autocast_for, embed
+from sklearn_tjepa.inference import embed
 from sklearn_tjepa.model.encoder import TabularEncoder
 from sklearn_tjepa.model.jepa import ModelSpec, build_student, ema_update, encoder_state, make_target_encoder
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.model.objective import jepa_loss
+from sklearn_tjepa.precision import autocast_for
 from sklearn_tjepa.training.checkpoints import (
     CHECKPOINT_NAME,
     fingerprint_differences,
@@ -107,14 +108,14 @@ def _batch_loss(student, target_encoder, sampler, config, x_num, x_cat, generato
 class _Run:
     """State of one pretraining run on one process (rank)."""
 
-    def __init__(self, spec, config, device, rank, world_size, data_shapes):
+    def __init__(self, spec, config, device, rank, world_size, data_shapes, recompute):
         self.spec, self.config, self.device = spec, config, device
         self.rank, self.world_size = rank, world_size
         self.fingerprint = run_fingerprint(spec, config, data_shapes=data_shapes, world_size=world_size)
         self.streams = RandomStreams(config.seed)
         self.sampler = MaskSampler.from_config(spec.n_features, config)
         with seeded_torch(self.streams.seed("init"), device):
-            self.raw_student = build_student(spec).to(device)
+            self.raw_student = build_student(spec, recompute=recompute).to(device)
         self.target_encoder = make_target_encoder(self.raw_student.encoder)
         self.student = self.raw_student
         if world_size > 1:
@@ -297,7 +298,7 @@ def train_tjepa(
 
 
 def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, rank, world_size) -> TrainResult:
-    run = _Run(spec, config, device, rank, world_size, data_shapes=(x_num.shape, x_cat.shape))
+    run = _Run(spec, config, device, rank, world_size, data_shapes=(x_num.shape, x_cat.shape), recompute=options.recompute)
     if options.resume and options.checkpoint_dir:
         state = load_checkpoint(options.checkpoint_dir)
         if state is not None:
@@ -355,6 +356,8 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
                 running += loss.detach() * index.numel()
                 seen += index.numel()
                 step += 1
+            if device.type == "cuda":  # the epoch's kernels are queued asynchronously: wait for them
+                torch.cuda.synchronize(device)
         seconds = time.perf_counter() - started
         if world_size > 1:  # the epoch's loss over every rank's rows (equal shards), the same on all ranks
             torch.distributed.all_reduce(running)
@@ -368,6 +371,7 @@ def _train(spec, config, options, x_num, x_cat, device, valid, on_epoch_end, ran
             "samples_per_second": seen * world_size / seconds,
             # The epoch's own peak; where it cannot be isolated, the process's peak so far.
             "peak_memory_mb" if memory["scope"] == BLOCK else "process_peak_memory_mb": memory["peak_mb"],
+            "precision": config.precision,
         }
         monitor = embed(
             run.target_encoder, x_num[monitor_rows], x_cat[monitor_rows],
