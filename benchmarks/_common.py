@@ -1,4 +1,7 @@
-"""What the benchmark scripts share: the raw-feature baseline, the probes and result files.
+"""What the benchmark scripts share: the raw-feature baseline, the MLP probe, versions, run folders
+and result files.
+
+The linear probe is the package's own, :func:`sklearn_tjepa.probes.linear_probe`.
 
 Imported by the scripts of this folder (``python benchmarks/<script>.py`` puts the folder on the
 path).
@@ -8,18 +11,21 @@ from __future__ import annotations
 
 import json
 import platform
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sklearn
 import torch
 from sklearn.compose import ColumnTransformer, make_column_transformer
-from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sklearn_tjepa
 
-__all__ = ["raw_features", "linear_probe", "mlp_probe", "versions", "write_json"]
+__all__ = ["raw_features", "mlp_probe", "versions", "run_folder", "write_json"]
+
+#: Where a run writes by default: a new folder under this one, in the current directory.
+RUNS_FOLDER = "sklearn_tjepa_runs"
 
 
 def raw_features(categorical_features) -> ColumnTransformer:
@@ -27,11 +33,6 @@ def raw_features(categorical_features) -> ColumnTransformer:
     return make_column_transformer(
         (OneHotEncoder(handle_unknown="ignore"), list(categorical_features)), remainder=StandardScaler()
     )
-
-
-def linear_probe(regression: bool = False):
-    """The linear probe: logistic regression, or ridge regression for a continuous target."""
-    return Ridge() if regression else LogisticRegression(max_iter=2000)
 
 
 def mlp_probe(seed: int, regression: bool = False):
@@ -48,6 +49,30 @@ def versions() -> dict:
         "sklearn": sklearn.__version__,
         "python": platform.python_version(),
     }
+
+
+def run_folder(out, name: str) -> Path:
+    """The folder a run writes its results to, created.
+
+    Parameters
+    ----------
+    out : str, path-like or None
+        The folder the user named. ``None`` makes a new one, ``sklearn_tjepa_runs/<name>-<UTC
+        time>`` under the current directory (never a tracked file of the repository).
+    name : str
+        What ran (the script's name), for the default folder's name.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, absolute.
+    """
+    if out is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        out = Path(RUNS_FOLDER) / f"{name}-{stamp}"
+    folder = Path(out).absolute()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def write_json(path, payload: dict) -> Path:

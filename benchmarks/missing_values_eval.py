@@ -16,12 +16,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, root_mean_squared_error
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from sklearn_tjepa import TJEPATransformer, load_benchmark
+from sklearn_tjepa.probes import linear_probe
 
 
 def blank(frame, share: float, seed: int):
@@ -50,7 +48,7 @@ def main():
         run = {"seed": seed, "val": {}}
         for share in args.shares:
             tjepa = TJEPATransformer(**{**params, "missing_share": share, "random_state": seed}).fit(train)
-            probe = make_pipeline(StandardScaler(), Ridge() if regression else LogisticRegression(max_iter=2000))
+            probe = linear_probe(regression=regression)
             probe.fit(tjepa.transform(train), target[splits["train"]])
             for q in args.blanked:
                 predicted = probe.predict(tjepa.transform(blank(val, q, seed)))

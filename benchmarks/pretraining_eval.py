@@ -32,31 +32,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression, Ridge
+from _common import mlp_probe, raw_features
 from sklearn.metrics import accuracy_score, roc_auc_score, root_mean_squared_error
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_tjepa import TJEPATransformer, load_benchmark
+from sklearn_tjepa.probes import linear_probe
 
 SPLITS = ("val", "test")
 
 
 def probes(regression: bool, seed: int, names) -> dict:
     """The requested probes (``"linear"``, ``"mlp"``), each behind a StandardScaler."""
-    if regression:
-        kinds = {
-            "linear": lambda: Ridge(),
-            "mlp": lambda: MLPRegressor(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200),
-        }
-    else:
-        kinds = {
-            "linear": lambda: LogisticRegression(max_iter=2000),
-            "mlp": lambda: MLPClassifier(hidden_layer_sizes=(128,), early_stopping=True, random_state=seed, max_iter=200),
-        }
-    return {name: make_pipeline(StandardScaler(), kinds[name]()) for name in names}
+    kinds = {
+        "linear": lambda: linear_probe(regression=regression),
+        "mlp": lambda: make_pipeline(StandardScaler(), mlp_probe(seed, regression)),
+    }
+    return {name: kinds[name]() for name in names}
 
 
 def scores(model, X, y, regression: bool) -> dict:
@@ -75,11 +68,9 @@ def evaluate(bunch, params: dict, variants: dict, seed: int, *, probe_names, wit
     regression = bunch.task == "regression"
     frame, target, splits = bunch.frame, bunch.target.to_numpy(), bunch.splits
     train = splits["train"]
-    raw = make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), bunch.categorical_features), remainder=StandardScaler()
-    ).fit(frame.iloc[train])
-    raw_features = raw.transform(frame)
-    representations = {"raw": raw_features.toarray() if hasattr(raw_features, "toarray") else raw_features}
+    raw = raw_features(bunch.categorical_features).fit(frame.iloc[train])
+    raw_table = raw.transform(frame)
+    representations = {"raw": raw_table.toarray() if hasattr(raw_table, "toarray") else raw_table}
     fit_seconds, histories = {}, {}
     arms = {"untrained": {**params, "max_epochs": 0}}
     arms.update({name: {**params, **changes} for name, changes in variants.items()})

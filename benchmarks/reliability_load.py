@@ -1,9 +1,11 @@
 """Peak memory and time of a 1-epoch fit of a tiny TJEPATransformer on n x 50 random rows.
 
 Each size runs in a fresh interpreter, which reports its resident memory after importing and
-building the table (``before_fit_mb``), its peak resident memory (``ru_maxrss``) at the end of
-the fit, and the fit's wall time. ``fit_increase_mb = peak - before_fit`` is what the fit itself
-added; divided by the rows it shows whether memory grows at most linearly with the rows.
+building the table (``before_fit_mb``), its peak resident memory during the fit
+(:func:`sklearn_tjepa.training.monitoring.peak_memory`; ``peak_scope`` is ``"process"`` where the
+peak cannot be reset, and the figure is then the process's peak so far) and the fit's wall time.
+``fit_increase_mb = peak - before_fit`` is what the fit itself added; divided by the rows it shows
+whether memory grows at most linearly with the rows.
 
 Run from the repository root::
 
@@ -17,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from _common import versions, write_json
 
@@ -32,33 +32,29 @@ TINY = dict(
 )
 
 
-def _resident_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
 def measure(n_rows: int) -> dict:
     """Fit once in this process and return its figures (run in a fresh interpreter)."""
     import numpy as np
     import torch
 
     from sklearn_tjepa import TJEPATransformer
+    from sklearn_tjepa.training.monitoring import peak_memory, resident_memory_mb
 
     torch.set_num_threads(1)
     X = np.random.default_rng(0).normal(size=(n_rows, N_FEATURES))
-    before = _resident_mb()
+    before = resident_memory_mb()
     started = time.perf_counter()
-    est = TJEPATransformer(**TINY).fit(X)
+    with peak_memory() as memory:
+        est = TJEPATransformer(**TINY).fit(X)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = memory["peak_mb"]
     return {
         "rows": n_rows,
         "features": N_FEATURES,
         "table_mb": X.nbytes / 2**20,
         "before_fit_mb": before,
         "peak_mb": peak,
+        "peak_scope": memory["scope"],
         "fit_increase_mb": peak - before,
         "fit_increase_bytes_per_row": (peak - before) * 2**20 / n_rows,
         "fit_seconds": seconds,

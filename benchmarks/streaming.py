@@ -172,8 +172,8 @@ def _partial_fit_valid_loss(est: TJEPATransformer, valid: pd.DataFrame) -> float
 
     table = est.preprocessor_.transform(valid)
     state = est._partial_fit_state_
-    config = from_params(TrainConfig, est.get_params(), seed=int(state["seed"]), patience=None)
-    run = loop._Run(est.model_spec_, config, torch.device("cpu"), 0, 1, data_shapes=((0,), (0,)))
+    config = from_params(TrainConfig, est.get_params(), seed=int(state["seed"]), patience=None, precision=est.precision_)
+    run = loop._Run(est.model_spec_, config, torch.device("cpu"), 0, 1, data_shapes=((0,), (0,)), recompute=False)
     run.load(state)
     return loop._validation_loss(run, torch.from_numpy(table.x_num), torch.from_numpy(table.x_cat))
 

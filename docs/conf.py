@@ -1,6 +1,7 @@
 """Sphinx configuration of the sklearn-tjepa documentation.
 
-Build with ``python -m sphinx -W -b html docs docs/_build/html`` (needs the ``docs`` extra).
+Build with ``python -m sphinx -W -b html docs docs/_build/html`` (needs the ``docs`` extra); it
+executes the gallery examples, which ``-D plot_gallery=0`` skips.
 """
 
 import os
@@ -60,6 +61,10 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    # Each API page lists the examples that use its object (the minigallery in
+    # _templates/autosummary/): the examples' names of this package are recorded here.
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("sklearn_tjepa",),
 }
 
 plot_include_source = False
@@ -71,6 +76,8 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn-tjepa {release}"
 html_theme_options = {
     "navigation_with_keys": False,
+    # Getting started, user guide, examples, API, and the two measurement pages in the top bar.
+    "header_links_before_dropdown": 6,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }

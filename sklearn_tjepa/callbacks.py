@@ -1,18 +1,20 @@
 """Callbacks of :class:`~sklearn_tjepa.TJEPATransformer`: hooks that receive the estimator.
 
 As in skorch, a callback derives from :class:`Callback` and overrides the hooks it needs; every
-hook gets the estimator. During ``fit`` the estimator's ``encoder_`` is the target encoder being
-trained, so ``est.transform(X)`` embeds rows with the current encoder.
+hook gets the estimator, and its other arguments by keyword. During ``fit`` the estimator's
+``encoder_`` is the target encoder being trained, so ``est.transform(X)`` embeds rows with the
+current encoder.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+import inspect
 
-from sklearn_tjepa.validation import check_int
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from sklearn_tjepa._checks import check_int
+from sklearn_tjepa.probes import linear_probe
 
 __all__ = ["Callback", "LinearProbe"]
 
@@ -21,19 +23,73 @@ class Callback:
     """Base class of the callbacks: every hook does nothing until a subclass overrides it.
 
     Hooks are called by ``fit`` in this order: :meth:`on_train_begin` once, :meth:`on_epoch_end`
-    after every epoch, :meth:`on_train_end` once the fitted attributes are set.
+    after every epoch, :meth:`on_train_end` once the fitted attributes are set. Each gets the
+    estimator as its first argument and everything else by keyword; an override should accept
+    ``**kwargs`` as well, so that an argument added to a hook later does not break it.
+
+    As in skorch and scikit-learn, a callback is described by its constructor's arguments, each
+    stored under its own name: :meth:`get_params` returns them and :meth:`set_params` changes
+    them. :func:`sklearn.base.clone` of an estimator (``GridSearchCV``, ``cross_validate``) gives
+    the clone new callbacks built from the same arguments, without what a callback kept from a
+    fit. Unlike scikit-learn's clone of a parameter (a deep copy, which skorch's callbacks get),
+    the arguments are passed as they are, not copied: a :class:`LinearProbe`'s rows are shared by
+    every clone, never duplicated. A callback must therefore not modify its arguments.
     """
 
-    def on_train_begin(self, est) -> None:
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """Names of the constructor's arguments (``*args`` and ``**kwargs`` left out), sorted."""
+        if cls.__init__ is object.__init__:
+            return []
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        skipped = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return sorted(p.name for p in parameters if p.name != "self" and p.kind not in skipped)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's arguments, as scikit-learn's ``BaseEstimator.get_params``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of arguments that are estimators, as ``name__param``.
+
+        Returns
+        -------
+        dict of str to object
+        """
+        return BaseEstimator.get_params(self, deep=deep)
+
+    def set_params(self, **params) -> "Callback":
+        """Set constructor arguments, as scikit-learn's ``BaseEstimator.set_params``.
+
+        Parameters
+        ----------
+        **params
+            New values by argument name; ``name__param`` sets a parameter of an argument that
+            is an estimator.
+
+        Returns
+        -------
+        self : Callback
+        """
+        return BaseEstimator.set_params(self, **params)
+
+    def __sklearn_clone__(self) -> "Callback":
+        # A new callback from the same arguments, shared rather than deep-copied (see above).
+        return type(self)(**self.get_params(deep=False))
+
+    def on_train_begin(self, est, **kwargs) -> None:
         """Called once the preprocessing is fitted and before the first epoch.
 
         Parameters
         ----------
         est : TJEPATransformer
             The estimator being fitted; ``preprocessor_`` and ``model_spec_`` are set.
+        **kwargs
+            Arguments a later version may add; ignore them.
         """
 
-    def on_epoch_end(self, est, record: dict) -> bool | None:
+    def on_epoch_end(self, est, record: dict, **kwargs) -> bool | None:
         """Called after every epoch; return a truthy value to stop training.
 
         Parameters
@@ -43,15 +99,19 @@ class Callback:
             on the training device) and ``est.transform`` embeds with it.
         record : dict
             The epoch's row of ``history_``; entries added here are kept.
+        **kwargs
+            Arguments a later version may add; ignore them.
         """
 
-    def on_train_end(self, est) -> None:
+    def on_train_end(self, est, **kwargs) -> None:
         """Called at the end of a successful ``fit``, once the fitted attributes are set.
 
         Parameters
         ----------
         est : TJEPATransformer
             The fitted estimator.
+        **kwargs
+            Arguments a later version may add; ignore them.
         """
 
 
@@ -93,7 +153,7 @@ class LinearProbe(Callback):
         self.regression = regression
         self.max_iter = max_iter
 
-    def on_train_begin(self, est) -> None:
+    def on_train_begin(self, est, **kwargs) -> None:
         """Check ``every`` before the first epoch."""
         check_int("every", self.every)
 
@@ -110,11 +170,11 @@ class LinearProbe(Callback):
         float
             Accuracy, or R^2 with ``regression=True``.
         """
-        model = Ridge() if self.regression else LogisticRegression(max_iter=self.max_iter)
-        probe = make_pipeline(StandardScaler(), model).fit(est.transform(self.X_train), np.asarray(self.y_train))
+        probe = linear_probe(regression=self.regression, max_iter=self.max_iter)
+        probe.fit(est.transform(self.X_train), np.asarray(self.y_train))
         return float(probe.score(est.transform(self.X_valid), np.asarray(self.y_valid)))
 
-    def on_epoch_end(self, est, record: dict) -> None:
+    def on_epoch_end(self, est, record: dict, **kwargs) -> None:
         """Add ``probe_score`` to the record every ``every`` epochs."""
         if record["epoch"] % self.every == 0:
             record["probe_score"] = self.score(est)

@@ -5,7 +5,7 @@ table, target, task and train / validation / test row indices. A dataset is look
 
 1. in a local directory (``data_dir``, or the ``SKLEARN_TJEPA_DATA`` environment variable),
    laid out like the project's offline copies (see ``docs/datasets.md``);
-2. in the copy shipped inside this package (Adult only);
+2. in the copy shipped inside this package (Adult and California Housing);
 3. on OpenML (or, for California Housing, scikit-learn's own fetcher), cached in ``cache_dir``.
 
 :func:`list_benchmarks` tells which datasets exist, their paper codes and where they can come from.
@@ -211,7 +211,8 @@ def load_benchmark(name, *, data_dir=None, cache_dir=None, download=True) -> Bun
        ``higgs_small_PARTIAL_val_test.parquet`` with ``higgs_small_split_indices.npz``, ...).
        An explicit ``data_dir`` must hold the dataset; a directory from the environment
        variable that lacks it is skipped.
-    2. The copy shipped inside this package (Adult only).
+    2. The copy shipped inside this package (Adult and California Housing, with their
+       published splits).
     3. OpenML (California Housing: :func:`sklearn.datasets.fetch_california_housing`), when
        ``download=True``; downloads are cached in ``cache_dir``.
 
@@ -299,6 +300,9 @@ def load_benchmark(name, *, data_dir=None, cache_dir=None, download=True) -> Bun
     {'train': 26048, 'val': 6513, 'test': 16281}
     >>> X_train = adult.frame.iloc[adult.splits["train"]]
     >>> y_train = adult.target.iloc[adult.splits["train"]]
+    >>> california = load_benchmark("california")  # regression, target in $100,000
+    >>> california.frame.shape, california.task, california.source
+    ((20640, 8), 'regression', 'package')
     """
     spec = _get_spec(name)
     if not isinstance(download, (bool, np.bool_)):

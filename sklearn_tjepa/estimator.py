@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import inspect
 import itertools
 import logging
 import warnings
@@ -20,6 +21,7 @@ from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_lin
 from sklearn_tjepa.inference import embed
 from sklearn_tjepa.model.jepa import ModelSpec, encoder_state, load_encoder
 from sklearn_tjepa.model.masks import MaskSampler
+from sklearn_tjepa.precision import resolve_precision
 from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_frame
 from sklearn_tjepa.streaming.rows import ParquetRows
 from sklearn_tjepa.streaming.sample import sample_rows
@@ -28,8 +30,10 @@ from sklearn_tjepa.training.checkpoints import load_checkpoint
 from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.incremental import train_increment
 from sklearn_tjepa.training.loop import InMemoryRows, TrainResult, train_on
+from sklearn_tjepa.training.memory import resolve_recompute
 from sklearn_tjepa.training.rng import RandomStreams
 from sklearn_tjepa.validation import (
+    OUTPUT_DTYPES,
     resolve_device,
     validate_partial_fit_parameters,
     validate_tjepa_parameters,
@@ -39,6 +43,9 @@ from sklearn_tjepa.validation import (
 __all__ = ["TJEPATransformer"]
 
 logger = logging.getLogger("sklearn_tjepa")
+
+#: Rows that ``transform`` encodes and embeds at a time (the memory it needs besides input and output).
+_TRANSFORM_CHUNK_ROWS = 65_536
 
 
 def _piecewise_linear_bins(x_num: np.ndarray, n_bins: int) -> tuple[tuple[float, ...], ...]:
@@ -118,8 +125,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     feature_type_embedding : bool, default=True
         Add a learned embedding of each feature's type (numerical or categorical).
     predictor : {"transformer", "mlp"}, default="transformer"
-        Predictor kind: mask tokens through a transformer, or one MLP per feature on the flattened
-        context.
+        Predictor kind: mask tokens through a transformer, or one MLP per feature whose input
+        holds the CLS tokens, then one slot per feature with that feature's context token
+        (zeros when the feature is not in the context), then a 0/1 indicator of the visible
+        features, so that each input weight always reads the same feature.
     predictor_d_model : int, default=32
         Width inside the transformer predictor, hidden width of the MLP predictor.
     predictor_n_layers : int, default=2
@@ -172,8 +181,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         ``ema_horizon_scale`` times the training iterations.
     ema_horizon_scale : float, default=1.25
         Length of the momentum schedule relative to training (at least 1): with 1.25 the
-        momentum ends training four fifths of the way to ``ema_end`` (``ipe_scale`` in I-JEPA
-        and the T-JEPA reference).
+        momentum ends training four fifths of the way from ``ema_start`` to ``ema_end``. Only
+        the momentum schedule is stretched; the learning-rate and weight-decay schedules end
+        with training. The T-JEPA reference calls this factor ``ipe_scale``, defaults it to 1.0
+        and stretches its learning-rate and weight-decay schedules by it as well (so there,
+        with a factor above 1, training stops before they reach their final values).
     grad_clip : float or None, default=None
         Clip the gradients' global norm to this value.
     categorical_features : "auto", None or array-like, default="auto"
@@ -184,12 +196,27 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     output : {"flatten", "cls", "mean"}, default="flatten"
         Embedding returned by ``transform``: all ``n_cls_tokens + D`` tokens concatenated, the
         first CLS token, or the mean of the feature tokens.
+    output_dtype : {"float64", "float32"}, default="float64"
+        Dtype of ``transform``'s output. float64 is scikit-learn's usual output; float32 halves
+        the output's memory and is what the encoder computes in (no precision is lost).
     transform_batch_size : int, default=1024
         Rows per forward pass in ``transform``.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-    precision : {"32", "bf16"}, default="32"
-        Float32, or bfloat16 autocast.
+    precision : {"auto", "32", "bf16"}, default="auto"
+        Precision of the forward passes in ``fit`` and ``transform``: bfloat16 autocast where
+        the device computes bf16 natively (CPUs with ``avx512_bf16`` or AMX, GPUs of compute
+        capability 8.0 and newer, checked at run time by
+        :func:`~sklearn_tjepa.precision.native_bf16`) and float32 elsewhere (``"auto"``), or
+        float32 (``"32"``) or bf16 (``"bf16"``, with a warning where bf16 is emulated and slow)
+        everywhere. Weights, optimiser state, the EMA target encoder and the loss stay float32
+        (:mod:`sklearn_tjepa.precision`). ``transform`` resolves ``"auto"`` on its own device.
+    recompute : bool or "auto", default="auto"
+        Activation checkpointing in training: keep only each transformer block's input for the
+        backward pass and recompute the block there, for about one more forward pass of time
+        and memory that no longer grows with depth. ``"auto"`` recomputes when the estimated
+        activation memory of a step exceeds a budget that depends on the device (estimate and
+        budgets: :mod:`sklearn_tjepa.training.memory`). Results are the same either way.
     backend : {"local", "torchrun"}, default="local"
         Train in this process, or launch ``n_procs`` data-parallel workers per node (gloo on CPU,
         NCCL on GPUs).
@@ -242,10 +269,12 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         rows into windows of this many rows (rounded down to whole batches, at least one
         batch), and shuffles the rows within each window; only one window is held in memory.
     callbacks : list of Callback or None, default=None
-        Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator:
-        ``on_train_begin(est)``, ``on_epoch_end(est, record)`` (a truthy return stops training)
-        and ``on_train_end(est)``. During training ``transform`` embeds with the current target
-        encoder. Needs ``backend="local"``.
+        Instances of :class:`~sklearn_tjepa.callbacks.Callback`, whose hooks get this estimator
+        and their other arguments by keyword: ``on_train_begin(est)``,
+        ``on_epoch_end(est, record=record)`` (a truthy return stops training) and
+        ``on_train_end(est)``. During training ``transform`` embeds with the current target
+        encoder. ``clone`` gives the clone new callbacks built from the same arguments (shared,
+        not copied). Needs ``backend="local"``.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, data order, masks, the validation split and the monitored
         rows, each from its own stream (:mod:`sklearn_tjepa.training.rng`). With an int,
@@ -270,13 +299,22 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         target encoder being trained (on the training device), which ``transform`` uses.
     history_ : list of dict
         Per epoch: epoch, loss, lr, weight_decay, momentum, seconds, samples_per_second,
-        peak_memory_mb, embedding_std, effective_rank (of the ``output`` embeddings of up to
-        1024 training rows), valid_loss with a validation set, and what callbacks add (e.g.
-        probe_score from :class:`~sklearn_tjepa.callbacks.LinearProbe`).
+        peak_memory_mb (the epoch's peak: CUDA allocator on a GPU, the process's resident
+        memory on the CPU; where the CPU peak cannot be reset, as on macOS, the key is
+        process_peak_memory_mb, the process's peak so far), precision (as ``precision_``),
+        embedding_std, effective_rank (of the ``output`` embeddings of up to 1024 training
+        rows), valid_loss with a validation set, and what callbacks add (e.g. probe_score from
+        :class:`~sklearn_tjepa.callbacks.LinearProbe`).
     n_iter_ : int
         Epochs run by ``fit``, or ``partial_fit`` calls made.
     best_epoch_ : int or None
         Epoch whose encoder was kept under early stopping.
+    precision_ : {"32", "bf16"}
+        Precision of the training (``precision`` resolved on the training device), by ``fit``
+        or the last ``partial_fit`` call.
+    recompute_ : bool
+        Whether the training recomputed activations (``recompute`` resolved), by ``fit`` or
+        the last ``partial_fit`` call.
     n_rows_seen_ : int
         Rows trained on by the ``partial_fit`` calls (a row given twice counts twice).
     n_steps_ : int
@@ -358,9 +396,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         categorical_features="auto",
         numerical_scaling="quantile",
         output="flatten",
+        output_dtype="float64",
         transform_batch_size=1024,
         device="auto",
-        precision="32",
+        precision="auto",
+        recompute="auto",
         backend="local",
         n_procs=1,
         n_nodes=1,
@@ -422,9 +462,11 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.categorical_features = categorical_features
         self.numerical_scaling = numerical_scaling
         self.output = output
+        self.output_dtype = output_dtype
         self.transform_batch_size = transform_batch_size
         self.device = device
         self.precision = precision
+        self.recompute = recompute
         self.backend = backend
         self.n_procs = n_procs
         self.n_nodes = n_nodes
@@ -449,7 +491,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
         tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = ["float64"]
+        # float input of this dtype gives output of the same dtype
+        tags.transformer_tags.preserves_dtype = [self.output_dtype] if self.output_dtype in OUTPUT_DTYPES else []
         tags.non_deterministic = False
         return tags
 
@@ -480,6 +523,19 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             cardinalities=tuple(int(c) for c in preprocessor.cardinalities_),
             numerical_bin_edges=edges,
         )
+
+    def _run_settings(self, params: dict, *, seed: int, patience: int | None, device: torch.device):
+        """The run's :class:`TrainConfig` and :class:`RunOptions`, with ``precision`` and
+        ``recompute`` resolved for ``model_spec_`` on ``device``; sets ``precision_`` and
+        ``recompute_``."""
+        config = from_params(
+            TrainConfig, params, seed=seed, patience=patience, precision=resolve_precision(self.precision, device)
+        )
+        options = from_params(
+            RunOptions, params, recompute=resolve_recompute(self.recompute, self.model_spec_, config, device)
+        )
+        self.precision_, self.recompute_ = config.precision, options.recompute
+        return config, options
 
     def _validation_split(self, table: EncodedTable, eval_set, streams: RandomStreams):
         if eval_set is not None:
@@ -570,8 +626,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
             data = InMemoryRows(train_table.x_num, train_table.x_cat)
         self.model_spec_ = self._model_spec(params, self._bin_edges(train_table))
-        config = from_params(TrainConfig, params, seed=seed, patience=self.patience if self.early_stopping else None)
-        options = from_params(RunOptions, params)
+        patience = self.patience if self.early_stopping else None
+        config, options = self._run_settings(params, seed=seed, patience=patience, device=device)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
         callbacks = list(self.callbacks or ())
         for callback in callbacks:
@@ -632,7 +688,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self.encoder_ = encoder
             stop = False
             for callback in callbacks:
-                stop = bool(callback.on_epoch_end(self, record)) or stop
+                stop = bool(callback.on_epoch_end(self, record=record)) or stop
             return stop
 
         return on_epoch_end
@@ -746,13 +802,15 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 initial_encoder = encoder_state(self.encoder_)
         else:
             seed, first_rows = int(state["seed"]), int(state["first_rows"])
+        device = resolve_device(self.device)
+        config, options = self._run_settings(params, seed=seed, patience=None, device=device)
         result = train_increment(
             spec,
-            from_params(TrainConfig, params, seed=seed, patience=None),
-            from_params(RunOptions, params),
+            config,
+            options,
             table.x_num,
             table.x_cat,
-            device=resolve_device(self.device),
+            device=device,
             state=state,
             initial_encoder=initial_encoder,
             epoch_rows=self.partial_fit_rows or first_rows,
@@ -777,29 +835,43 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        ndarray of float64 of shape (n_samples, n_features_out)
-            ``(n_cls_tokens + D) * d_model`` columns for ``output="flatten"`` (``D``
-            features), ``d_model`` otherwise.
+        ndarray of shape (n_samples, n_features_out)
+            Of dtype ``output_dtype``; ``(n_cls_tokens + D) * d_model`` columns for
+            ``output="flatten"`` (``D`` features), ``d_model`` otherwise.
 
         Notes
         -----
-        ``transform`` leaves the fitted state untouched (it embeds with a module of its own), so
-        several threads may call it at once. With ``device="cuda"`` on a machine without CUDA
-        (a model fitted on a GPU and loaded elsewhere) it embeds on the CPU with a warning.
+        The rows are encoded and embedded in chunks of a fixed number of rows, each written
+        into the output array as it is computed, so the memory needed besides the input and the
+        output is that of one chunk, however many rows there are. ``transform`` leaves the fitted state untouched (it embeds with a module of its
+        own), so several threads may call it at once. With ``device="cuda"`` on a machine
+        without CUDA (a model fitted on a GPU and loaded elsewhere) it embeds on the CPU with a
+        warning.
         """
         check_is_fitted(self, "encoder_")
         device = validate_transform_parameters(self.get_params(deep=False))
-        table = self._encode(X, reset=False)
-        embeddings = embed(
-            _encoder_on(self.encoder_, device),
-            table.x_num,
-            table.x_cat,
-            output=self.output,
-            batch_size=self.transform_batch_size,
-            device=device,
-            precision=self.precision,
-        )
-        return embeddings.astype(np.float64)
+        precision = resolve_precision(self.precision, device)
+        frame = as_frame(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        n_rows = frame.shape[0]
+        if n_rows == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        encoder = _encoder_on(self.encoder_, device)
+        embeddings = np.empty((n_rows, self._n_features_out), dtype=self.output_dtype)
+        for start in range(0, n_rows, _TRANSFORM_CHUNK_ROWS):
+            stop = start + _TRANSFORM_CHUNK_ROWS
+            table = self.preprocessor_.transform(frame.iloc[start:stop])
+            embed(
+                encoder,
+                table.x_num,
+                table.x_cat,
+                output=self.output,
+                batch_size=self.transform_batch_size,
+                device=device,
+                precision=precision,
+                out=embeddings[start:stop],
+            )
+        return embeddings
 
     @property
     def _n_features_out(self) -> int:
@@ -839,20 +911,23 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         tjepa_version = state.pop("_sklearn_tjepa_version", None)
         if tjepa_version != sklearn_tjepa.__version__:
-            written_by = (
-                f"sklearn_tjepa {tjepa_version}"
-                if tjepa_version is not None
-                else "a version of sklearn_tjepa that did not record its version"
-            )
+            current = sklearn_tjepa.__version__
+            saved_by = "a version that did not record itself" if tjepa_version is None else tjepa_version
+            install = "" if tjepa_version is None else f" (pip install sklearn-tjepa=={tjepa_version})"
             warnings.warn(
-                f"Unpickling a {name} written by {written_by} with sklearn_tjepa {sklearn_tjepa.__version__}: "
-                "its embeddings may differ (before categories were matched by value, categorical columns "
-                "carried by another dtype at transform time were encoded as unknown); refit it with this "
-                "version to be sure.",
+                f"Unpickling a {name} saved by sklearn_tjepa {saved_by} under sklearn_tjepa {current}: "
+                "fitted models are not kept compatible across versions, so its embeddings may differ "
+                f"from those it gave when saved. Refit it with sklearn_tjepa {current}, or load it with "
+                f"the version that saved it{install}.",
                 UserWarning,
                 stacklevel=2,
             )
         weights = state.pop("encoder_state_", None)
+        # parameters added after the pickle was written take their defaults (output_dtype="float64"
+        # is how transform behaved before it existed)
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not inspect.Parameter.empty:
+                state.setdefault(name, parameter.default)
         self.__dict__.update(state)
         if weights is not None:
             self.encoder_ = load_encoder(self.model_spec_, weights)

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 
 from sklearn_tjepa.model.encoder import TabularEncoder
+from sklearn_tjepa.precision import autocast_for
 
-__all__ = ["OUTPUTS", "pool_tokens", "embed", "autocast_for"]
+__all__ = ["OUTPUTS", "pool_tokens", "n_outputs", "embed"]
 
 OUTPUTS = ("flatten", "cls", "mean")
-
-
-def autocast_for(device: torch.device, precision: str):
-    """Autocast context for ``precision`` ("32" or "bf16") on ``device``."""
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def pool_tokens(tokens: torch.Tensor, output: str, n_cls_tokens: int) -> torch.Tensor:
@@ -45,6 +37,14 @@ def pool_tokens(tokens: torch.Tensor, output: str, n_cls_tokens: int) -> torch.T
     return tokens[:, n_cls_tokens:].mean(dim=1)
 
 
+def n_outputs(encoder: TabularEncoder, output: str) -> int:
+    """Width of one row's embedding: ``(n_cls_tokens + D) * d_model`` for flatten, else ``d_model``."""
+    d_model = encoder.transformer.norm.normalized_shape[0]
+    if output == "flatten":
+        return encoder.tokenizer.n_tokens * d_model
+    return d_model
+
+
 @torch.no_grad()
 def embed(
     encoder: TabularEncoder,
@@ -55,34 +55,61 @@ def embed(
     batch_size: int,
     device: torch.device,
     precision: str = "32",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Embed rows with ``encoder`` in eval mode, ``batch_size`` rows at a time, on ``device``.
 
     Rows are independent: an embedding does not depend on the other rows of its batch. The
     encoder is moved to ``device`` for the call and back to where it was afterwards, with its
-    train/eval mode restored.
+    train/eval mode restored. Each batch's embeddings are written into ``out`` as they come, so
+    the only copy of the result is ``out`` (no list of blocks joined at the end).
+
+    Parameters
+    ----------
+    encoder : TabularEncoder
+        The trained (target) encoder.
+    x_num, x_cat : ndarray
+        Encoded rows (see :class:`~sklearn_tjepa.preprocessing.EncodedTable`).
+    output : {"flatten", "cls", "mean"}
+        Pooling of the tokens (:func:`pool_tokens`).
+    batch_size : int
+        Rows per forward pass.
+    device : torch.device
+        Where the forward passes run.
+    precision : {"32", "bf16"}, default="32"
+        Resolved precision of the forward passes (:func:`~sklearn_tjepa.precision.resolve_precision`).
+    out : ndarray or None, default=None
+        Array to write the embeddings into (any float dtype; each batch is cast to it); a new
+        float32 array when None.
 
     Returns
     -------
-    ndarray of float32
-        One embedding per row.
+    ndarray
+        ``out``, filled: one embedding per row.
 
     Shape
     -----
     - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``
-    - output: ``(n, n_out)``
+    - out: ``(n, n_out)``, ``n_out`` from :func:`n_outputs`
     """
+    n_rows = max(len(x_num), len(x_cat))
+    if out is None:
+        out = np.empty((n_rows, n_outputs(encoder, output)), dtype=np.float32)
+    if out.shape != (n_rows, n_outputs(encoder, output)):
+        raise ValueError(
+            f"out must have shape {(n_rows, n_outputs(encoder, output))} for {n_rows} rows with "
+            f"output={output!r}, got out.shape={out.shape}"
+        )
     was_training = encoder.training
     home = next(encoder.parameters()).device
     encoder.to(device).eval()
-    parts = []
     try:
-        for start in range(0, max(len(x_num), len(x_cat)), batch_size):
+        for start in range(0, n_rows, batch_size):
             num = torch.from_numpy(np.ascontiguousarray(x_num[start : start + batch_size])).to(device)
             cat = torch.from_numpy(np.ascontiguousarray(x_cat[start : start + batch_size])).to(device)
             with autocast_for(device, precision):
                 tokens = encoder(num, cat)
-            parts.append(pool_tokens(tokens, output, encoder.n_cls_tokens).float().cpu().numpy())
+            out[start : start + batch_size] = pool_tokens(tokens, output, encoder.n_cls_tokens).float().cpu().numpy()
     finally:
         encoder.to(home).train(was_training)
-    return np.concatenate(parts, axis=0)
+    return out

@@ -39,6 +39,18 @@ _TITLES = {
     "probe_score": "probe score",
 }
 
+#: Y-axis label (what is measured, in which unit) of each history key; a panel takes its first
+#: key's label, and keys not listed here are their own label.
+_Y_LABELS = {
+    "loss": "mean squared error",
+    "valid_loss": "mean squared error",
+    "lr": "learning rate",
+    "momentum": "momentum",
+    "embedding_std": "std across rows",
+    "effective_rank": "dimensions",
+    "probe_score": "accuracy or R²",
+}
+
 
 def _pyplot():
     """``matplotlib.pyplot``, or an ImportError that names the extra to install."""
@@ -198,6 +210,7 @@ class TrainingCurvesDisplay:
                 )
                 self.lines_[key] = line
             axes.set_xlabel("epoch")
+            axes.set_ylabel(_Y_LABELS.get(keys[0], keys[0]))
             axes.set_title(" / ".join(_TITLES.get(key, key) for key in keys))
             if len(keys) > 1:
                 axes.legend()

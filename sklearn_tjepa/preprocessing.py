@@ -24,6 +24,8 @@ import pandas as pd
 import scipy.sparse
 from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, StandardScaler
 
+from sklearn_tjepa._checks import check_option
+
 __all__ = ["EncodedTable", "TablePreprocessor", "NUMERICAL_SCALINGS", "as_frame"]
 
 NUMERICAL_SCALINGS = ("minmax", "standard", "quantile", "none")
@@ -183,6 +185,11 @@ class TablePreprocessor:
         if spec is None:
             return np.zeros(n_features, dtype=bool)
         values = np.asarray(spec)
+        if values.ndim == 0 and not isinstance(spec, str):
+            raise TypeError(
+                "categorical_features must be 'auto', None, or an array of column indices, column "
+                f"names or booleans, got categorical_features={spec!r}"
+            )
         if values.ndim != 1:
             raise ValueError(f"categorical_features must be 1-D, got an array of shape {values.shape}")
         if values.dtype == bool:
@@ -257,6 +264,7 @@ class TablePreprocessor:
 
     def _make_scaler(self, n_samples: int):
         scaling = self.numerical_scaling
+        check_option("numerical_scaling", scaling, NUMERICAL_SCALINGS)
         if scaling == "minmax":
             return MinMaxScaler()
         if scaling == "standard":
@@ -267,9 +275,7 @@ class TablePreprocessor:
                 output_distribution="normal",
                 random_state=self.random_state,
             )
-        if scaling == "none":
-            return None
-        raise ValueError(f"numerical_scaling must be one of {NUMERICAL_SCALINGS}, got {scaling!r}")
+        return None
 
     def fit(self, X) -> "TablePreprocessor":
         """Learn column types, categories and the numerical scaling from ``X``.

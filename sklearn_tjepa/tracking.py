@@ -2,9 +2,9 @@
 
 Both loggers are :class:`~sklearn_tjepa.callbacks.Callback` subclasses: pass them in the
 ``callbacks`` of :class:`~sklearn_tjepa.TJEPATransformer` and they log every epoch while it
-trains. Estimators that take no callbacks (the fine-tuners and baselines, whose loop is skorch's)
-are logged once fitted with :func:`log_fitted`, which replays their ``history_`` through the same
-loggers.
+trains. Estimators that take no callbacks (the fine-tuners and the skorch baselines, whose loop is
+skorch's) are logged once fitted with :func:`log_fitted`, which replays their ``history_`` through
+the same loggers.
 
 A logger logs the record as it stands when its ``on_epoch_end`` runs: list it after the callbacks
 that add entries (such as :class:`~sklearn_tjepa.callbacks.LinearProbe`'s ``probe_score``).
@@ -19,13 +19,23 @@ from numbers import Real
 from pathlib import Path
 
 import joblib
+from sklearn.exceptions import NotFittedError
 
+from sklearn_tjepa.baselines.skorch_base import _SkorchTabularBase
 from sklearn_tjepa.callbacks import Callback
+from sklearn_tjepa.estimator import TJEPATransformer
 
 __all__ = ["MLflowLogger", "TensorBoardLogger", "log_fitted"]
 
 # MLflow accepts at most this many parameters in one ``log_batch`` call.
 _MLFLOW_PARAMS_PER_BATCH = 100
+
+# The estimators of the package that keep a per-epoch ``history_``, as log_fitted's errors name them.
+_WITH_HISTORY = (
+    "TJEPATransformer, TJEPAClassifier, TJEPARegressor and the skorch baselines of "
+    "sklearn_tjepa.baselines (the MLP, ResNet, FTTransformer, DCNv2 and AutoInt classifiers and "
+    "regressors)"
+)
 
 
 def _import_mlflow():
@@ -122,8 +132,14 @@ class MLflowLogger(Callback):
         ``MLFLOW_ALLOW_FILE_STORE=true`` is set). None takes MLflow's current tracking URI
         (``mlflow.set_tracking_uri`` or ``MLFLOW_TRACKING_URI``).
     experiment_name : str or None, default=None
-        Experiment of the runs, created when missing. None: the parent run's experiment with
-        ``parent_run_id``, otherwise MLflow's default experiment.
+        Experiment of the runs, created when missing. With neither ``experiment_name`` nor
+        ``experiment_id``, the experiment is found as MLflow finds it: the parent run's with
+        ``parent_run_id``; else the active one (made so by ``mlflow.set_experiment`` or by the
+        environment variable ``MLFLOW_EXPERIMENT_NAME``, created when missing, or
+        ``MLFLOW_EXPERIMENT_ID``); else MLflow's default experiment (``"Default"``, created when
+        the store has none).
+    experiment_id : str or None, default=None
+        Id of an existing experiment of the runs, instead of ``experiment_name``.
     run_name : str or None, default=None
         Name of the runs; None lets MLflow pick one.
     tags : dict of str to str or None, default=None
@@ -148,7 +164,7 @@ class MLflowLogger(Callback):
     unpickling runs code.
 
     Under ``clone`` (``GridSearchCV``, ``cross_validate``) every clone of the estimator gets a
-    copy of the logger, so every fit is its own run.
+    new logger built from the same parameters, so every fit is its own run.
 
     Examples
     --------
@@ -164,6 +180,7 @@ class MLflowLogger(Callback):
         *,
         tracking_uri=None,
         experiment_name=None,
+        experiment_id=None,
         run_name=None,
         tags=None,
         parent_run_id=None,
@@ -173,6 +190,7 @@ class MLflowLogger(Callback):
         _import_mlflow()
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
+        self.experiment_id = experiment_id
         self.run_name = run_name
         self.tags = tags
         self.parent_run_id = parent_run_id
@@ -183,17 +201,39 @@ class MLflowLogger(Callback):
         return _import_mlflow().MlflowClient(tracking_uri=self.tracking_uri)
 
     def _experiment_id(self, client) -> str:
+        """The experiment of the run, found as MLflow's own ``start_run`` finds it.
+
+        The explicit argument, else the parent run's experiment, else the active experiment
+        (``mlflow.set_experiment``, then ``MLFLOW_EXPERIMENT_NAME``, then ``MLFLOW_EXPERIMENT_ID``),
+        else the default experiment, created when the store has none.
+        """
+        from mlflow.entities import Experiment
+        from mlflow.environment_variables import MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME
+        from mlflow.tracking import fluent
+
+        if self.experiment_name is not None and self.experiment_id is not None:
+            raise ValueError(
+                "MLflowLogger takes experiment_name or experiment_id, not both, got "
+                f"experiment_name={self.experiment_name!r} and experiment_id={self.experiment_id!r}"
+            )
         if self.experiment_name is not None:
-            experiment = client.get_experiment_by_name(self.experiment_name)
-            if experiment is None:
-                return client.create_experiment(self.experiment_name)
-            return experiment.experiment_id
+            return _named_experiment(client, self.experiment_name)
+        if self.experiment_id is not None:
+            return _existing_experiment(client, self.experiment_id, "experiment_id")
         if self.parent_run_id is not None:
             return client.get_run(self.parent_run_id).info.experiment_id
-        # MLflow's default experiment: its id is "0" in every store.
-        return "0"
+        # mlflow.set_experiment keeps the active experiment here (and in MLFLOW_EXPERIMENT_ID).
+        active = getattr(fluent, "_active_experiment_id", None)
+        if active is not None:
+            return _existing_experiment(client, active, "the experiment made active by mlflow.set_experiment")
+        if MLFLOW_EXPERIMENT_NAME.get() is not None:
+            return _named_experiment(client, MLFLOW_EXPERIMENT_NAME.get())
+        if MLFLOW_EXPERIMENT_ID.get() is not None:
+            return _existing_experiment(client, MLFLOW_EXPERIMENT_ID.get(), "MLFLOW_EXPERIMENT_ID")
+        # A store whose directory existed before MLflow opened it has no default experiment yet.
+        return _named_experiment(client, Experiment.DEFAULT_EXPERIMENT_NAME)
 
-    def on_train_begin(self, est) -> None:
+    def on_train_begin(self, est, **kwargs) -> None:
         """Create the run and log ``est``'s parameters; mark an unfinished previous run failed."""
         from mlflow.entities import Param
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -212,7 +252,7 @@ class MLflowLogger(Callback):
         for start in range(0, len(params), _MLFLOW_PARAMS_PER_BATCH):
             client.log_batch(self.run_id_, params=params[start : start + _MLFLOW_PARAMS_PER_BATCH])
 
-    def on_epoch_end(self, est, record: dict) -> None:
+    def on_epoch_end(self, est, record: dict, **kwargs) -> None:
         """Log the record's numerical entries with ``record["epoch"]`` as the step."""
         from mlflow.entities import Metric
 
@@ -223,7 +263,7 @@ class MLflowLogger(Callback):
         ]
         self._client().log_batch(self.run_id_, metrics=metrics)
 
-    def on_train_end(self, est) -> None:
+    def on_train_end(self, est, **kwargs) -> None:
         """Log the fitted estimator (with ``log_estimator=True``) and finish the run."""
         client = self._client()
         if self.log_estimator:
@@ -236,6 +276,26 @@ class MLflowLogger(Callback):
                 client.log_artifact(self.run_id_, str(path), artifact_path=self.artifact_path)
         client.set_terminated(self.run_id_, status="FINISHED")
         self._unfinished_run_id = None
+
+
+def _named_experiment(client, name: str) -> str:
+    """The id of the experiment called ``name``, created when missing."""
+    experiment = client.get_experiment_by_name(name)
+    return client.create_experiment(name) if experiment is None else experiment.experiment_id
+
+
+def _existing_experiment(client, experiment_id: str, source: str) -> str:
+    """``experiment_id`` after checking that the store has it; ``source`` says where it came from."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_experiment(experiment_id).experiment_id
+    except MlflowException as exc:
+        raise ValueError(
+            f"There is no experiment with id {experiment_id!r} ({source}) in the MLflow store at "
+            f"{client.tracking_uri!r}; pass an experiment_name (created when missing) or the id "
+            "of an experiment of this store"
+        ) from exc
 
 
 class TensorBoardLogger(Callback):
@@ -274,20 +334,20 @@ class TensorBoardLogger(Callback):
         self.log_dir = log_dir
         self.tag_prefix = tag_prefix
 
-    def on_train_begin(self, est) -> None:
+    def on_train_begin(self, est, **kwargs) -> None:
         """Open the event file; close one left open by a failed fit."""
         if getattr(self, "_writer", None) is not None:
             self._writer.close()
         self._writer = _import_summary_writer()(log_dir=None if self.log_dir is None else str(self.log_dir))
         self.log_dir_ = self._writer.log_dir
 
-    def on_epoch_end(self, est, record: dict) -> None:
+    def on_epoch_end(self, est, record: dict, **kwargs) -> None:
         """Add the record's numerical entries as scalars at step ``record["epoch"]``."""
         step = int(record["epoch"])
         for name, value in _epoch_metrics(record).items():
             self._writer.add_scalar(f"{self.tag_prefix}{name}", value, global_step=step)
 
-    def on_train_end(self, est) -> None:
+    def on_train_end(self, est, **kwargs) -> None:
         """Flush and close the event file."""
         self._writer.close()
         self._writer = None
@@ -303,17 +363,28 @@ def log_fitted(estimator, loggers) -> None:
     """Log a fitted estimator by replaying its ``history_`` through ``loggers``.
 
     For estimators that take no callbacks, such as :class:`~sklearn_tjepa.TJEPAClassifier`,
-    :class:`~sklearn_tjepa.TJEPARegressor` and the baselines (their training loop is skorch's):
-    each logger gets ``on_train_begin``, ``on_epoch_end`` with a copy of every record of
-    ``history_``, then ``on_train_end``, as if it had watched the fit.
+    :class:`~sklearn_tjepa.TJEPARegressor` and the skorch baselines of
+    :mod:`sklearn_tjepa.baselines` (their training loop is skorch's), and for a
+    :class:`~sklearn_tjepa.TJEPATransformer` fitted without loggers: each logger gets
+    ``on_train_begin``, ``on_epoch_end`` with a copy of every record of ``history_``, then
+    ``on_train_end``, as if it had watched the fit. The gradient-boosted tree baselines
+    (:class:`~sklearn_tjepa.baselines.GBDTClassifier`, ``GBDTRegressor``) keep no per-epoch
+    history and are refused.
 
     Parameters
     ----------
     estimator : estimator
         A fitted estimator with a ``history_`` list of per-epoch dicts that have an ``epoch``
-        entry.
+        entry: one of the estimators above, or any other that keeps such a history.
     loggers : list of Callback
         The loggers, e.g. ``[MLflowLogger(), TensorBoardLogger()]``.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` keeps no per-epoch ``history_`` (a GBDT baseline, for example).
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` keeps one but is not fitted yet.
 
     Examples
     --------
@@ -323,13 +394,18 @@ def log_fitted(estimator, loggers) -> None:
     >>> log_fitted(clf, [MLflowLogger(experiment_name="fine-tuning")])  # doctest: +SKIP
     """
     history = getattr(estimator, "history_", None)
+    if history is None and isinstance(estimator, (TJEPATransformer, _SkorchTabularBase)):
+        raise NotFittedError(
+            f"log_fitted needs a fitted estimator, got an unfitted {type(estimator).__name__} "
+            "(no history_ yet): call fit first"
+        )
     if history is None:
-        raise ValueError(
-            f"log_fitted needs a fitted estimator with a history_ attribute, got "
-            f"{type(estimator).__name__} without history_"
+        raise TypeError(
+            f"{type(estimator).__name__} keeps no per-epoch history_ for log_fitted to replay; "
+            f"log_fitted supports {_WITH_HISTORY}"
         )
     for logger in loggers:
         logger.on_train_begin(estimator)
         for record in history:
-            logger.on_epoch_end(estimator, dict(record))
+            logger.on_epoch_end(estimator, record=dict(record))
         logger.on_train_end(estimator)

@@ -1,19 +1,20 @@
-"""Every check of the package: parameter values, input tables and targets, TJEPATransformer's rules.
+"""Device resolution, input tables and targets, and TJEPATransformer's parameter rules.
 
-Three parts, one job: scalar checks and device resolution shared by every estimator; the input
-table and target checks of the baselines; and the parameter rules of
-:class:`~sklearn_tjepa.TJEPATransformer` (:func:`validate_tjepa_parameters`), which need no data.
-Every check raises ``TypeError`` for a value of the wrong type and ``ValueError`` for one out of
-range, with a message that names the parameter, the value received and what was expected, e.g.
+Three parts, one job: device resolution shared by every estimator; the input table and target
+checks of the baselines; and the parameter rules of :class:`~sklearn_tjepa.TJEPATransformer`
+(:func:`validate_tjepa_parameters`), which need no data. The scalar checks they build on live in
+the leaf module :mod:`sklearn_tjepa._checks`. Every check raises ``TypeError`` for a value of the
+wrong type and ``ValueError`` for one of the right type out of range, with a message that names
+the parameter, the value received and what was expected, e.g.
 ``"patience must be a positive int, got patience=0"``.
 """
 
 from __future__ import annotations
 
-import math
+import os
 import warnings
 from functools import partial
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -22,21 +23,26 @@ import torch
 from sklearn.utils import check_array
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from sklearn_tjepa._checks import (
+    check_bool,
+    check_fraction,
+    check_instance,
+    check_int,
+    check_option,
+    check_rate,
+    check_real,
+    check_seed,
+)
+from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.inference import OUTPUTS
 from sklearn_tjepa.model.encoder import ACTIVATIONS, NORMS
 from sklearn_tjepa.model.objective import TARGET_NORMS
 from sklearn_tjepa.model.predictors import PREDICTORS
 from sklearn_tjepa.model.tokenizer import NUMERICAL_EMBEDDINGS
+from sklearn_tjepa.precision import PRECISIONS
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS
 
 __all__ = [
-    "check_int",
-    "check_real",
-    "check_rate",
-    "check_option",
-    "check_bool",
-    "check_fraction",
-    "check_multiplier",
     "resolve_device",
     "resolve_inference_device",
     "is_dataframe",
@@ -47,65 +53,10 @@ __all__ = [
     "validate_transform_parameters",
     "validate_partial_fit_parameters",
     "PRECISIONS",
+    "OUTPUT_DTYPES",
     "BACKENDS",
     "DATA_PLACEMENTS",
 ]
-
-
-def check_int(name: str, value, *, min_value: int = 1) -> None:
-    """Raise unless ``value`` is an int (not a bool) of at least ``min_value``."""
-    kind = {0: "a non-negative int", 1: "a positive int"}.get(min_value, f"an int >= {min_value}")
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be {kind}, got {name}={value!r}")
-    if value < min_value:
-        raise ValueError(f"{name} must be {kind}, got {name}={value!r}")
-
-
-def check_real(name: str, value, *, positive: bool = False, min_value: float = 0.0, max_value: float | None = None) -> None:
-    """Raise unless ``value`` is a finite real in ``[min_value, max_value]`` (``> 0`` if ``positive``)."""
-    if max_value is not None:
-        kind = f"a float in [{min_value}, {max_value}]"
-    elif positive:
-        kind = "a positive float"
-    else:
-        kind = "a non-negative float" if min_value == 0 else f"a float >= {min_value}"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be {kind}, got {name}={value!r}")
-    too_high = max_value is not None and value > max_value
-    if not math.isfinite(value) or value < min_value or (positive and value <= 0) or too_high:
-        raise ValueError(f"{name} must be {kind}, got {name}={value!r}")
-
-
-def check_rate(name: str, value) -> None:
-    """Raise unless ``value`` is a dropout-like rate in ``[0, 1)``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a float in [0, 1), got {name}={value!r}")
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be a float in [0, 1), got {name}={value!r}")
-
-
-def check_option(name: str, value, options) -> None:
-    """Raise unless ``value`` is one of the strings ``options``."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {tuple(options)}, got {name}={value!r}")
-
-
-def check_bool(name: str, value) -> None:
-    """Raise unless ``value`` is a bool (or the int 0 or 1)."""
-    if not isinstance(value, bool) and not (isinstance(value, Integral) and value in (0, 1)):
-        raise TypeError(f"{name} must be a bool, got {name}={value!r}")
-
-
-def check_fraction(name: str, value, *, allow_none: bool = False) -> None:
-    """Raise unless ``value`` is a float in ``(0, 1)`` (or None when ``allow_none``)."""
-    if value is None and allow_none:
-        return
-    expected = "None or a float in (0, 1)" if allow_none else "a float in (0, 1)"
-    message = f"{name} must be {expected}, got {name}={value!r}"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(message)
-    if not 0 < value < 1:
-        raise ValueError(message)
 
 
 def _parse_device(device) -> torch.device:
@@ -114,7 +65,7 @@ def _parse_device(device) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     message = f"device must be 'auto', 'cpu', 'cuda' or 'cuda:<index>', got device={device!r}"
     if not isinstance(device, str):
-        raise ValueError(message)
+        raise TypeError(message)
     try:
         parsed = torch.device(device)
     except RuntimeError as exc:
@@ -127,8 +78,8 @@ def _parse_device(device) -> torch.device:
 def resolve_device(device) -> torch.device:
     """Map ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"`` to a torch device.
 
-    ``"auto"`` picks CUDA when it is available. Raises ``ValueError`` for anything else, and for
-    a CUDA device on a machine without CUDA.
+    ``"auto"`` picks CUDA when it is available. Raises ``TypeError`` for a value that is not a
+    str, ``ValueError`` for any other str, and for a CUDA device on a machine without CUDA.
     """
     parsed = _parse_device(device)
     if parsed.type == "cuda" and not torch.cuda.is_available():
@@ -141,7 +92,7 @@ def resolve_inference_device(device) -> torch.device:
 
     For embedding with a fitted model: one fitted with ``device="cuda"`` and loaded on a CPU-only
     machine embeds on the CPU, with a ``UserWarning``, instead of failing. A value that is not a
-    device still raises ``ValueError``.
+    device still raises (``TypeError`` for a non-str, ``ValueError`` for another str).
     """
     parsed = _parse_device(device)
     if parsed.type == "cuda" and not torch.cuda.is_available():
@@ -153,16 +104,6 @@ def resolve_inference_device(device) -> torch.device:
         )
         return torch.device("cpu")
     return parsed
-
-
-def check_multiplier(name: str, value, base: int) -> None:
-    """Raise unless ``value`` is a positive float with ``int(base * value) >= 1``."""
-    check_real(name, value, positive=True)
-    if int(base * value) < 1:
-        raise ValueError(
-            f"{name} times the block width must give at least 1 unit, got {name}={value!r} "
-            f"for a width of {base}"
-        )
 
 
 def is_dataframe(X) -> bool:
@@ -257,7 +198,7 @@ def check_validation_pair(X_val, y_val) -> None:
 
 # ---------------------------------------------------------------- TJEPATransformer's parameters
 
-PRECISIONS = ("32", "bf16")
+OUTPUT_DTYPES = ("float64", "float32")
 BACKENDS = ("local", "torchrun")
 DATA_PLACEMENTS = ("auto", "always", "never")
 
@@ -265,14 +206,38 @@ _non_negative_int = partial(check_int, min_value=0)
 
 
 def _optional_positive_int(name: str, value) -> None:
-    if value is not None:
-        check_int(name, value)
+    """None or a positive int: ``TypeError`` for another type, ``ValueError`` for an int below 1."""
+    if value is None:
+        return
+    message = f"{name} must be None or a positive int, got {name}={value!r}"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(message)
+    if value < 1:
+        raise ValueError(message)
+
 
 _share = partial(check_real, max_value=1.0)
 
 
 def _options(options):
     return partial(check_option, options=tuple(options))
+
+
+def _check_precision(name: str, value) -> None:
+    """A str of ``PRECISIONS``: ``TypeError`` for another type (e.g. the int 32), ``ValueError`` else."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of the strings {PRECISIONS}, got {name}={value!r} ({type(value).__name__})")
+    check_option(name, value, PRECISIONS)
+
+
+def _check_recompute(name: str, value) -> None:
+    """True, False or ``"auto"``."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be True, False or 'auto', got {name}={value!r}")
+        return
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True, False or 'auto', got {name}={value!r}")
 
 
 # name -> check(name, value), each raising TypeError/ValueError that names the parameter.
@@ -318,7 +283,9 @@ _TJEPA_RULES = {
     "numerical_scaling": _options(NUMERICAL_SCALINGS),
     "output": _options(OUTPUTS),
     "transform_batch_size": check_int,
-    "precision": _options(PRECISIONS),
+    "output_dtype": _options(OUTPUT_DTYPES),
+    "precision": _check_precision,
+    "recompute": _check_recompute,
     "backend": _options(BACKENDS),
     "n_procs": check_int,
     "n_nodes": check_int,
@@ -333,6 +300,14 @@ _TJEPA_RULES = {
     "preprocessing_sample_rows": partial(check_int, min_value=2),
     "shuffle_buffer_rows": check_int,
     "verbose": _non_negative_int,
+    "checkpoint_dir": partial(
+        check_instance, types=(type(None), str, os.PathLike), expected="None, a str or a path"
+    ),
+    "rdzv_endpoint": partial(check_instance, types=(type(None), str), expected="None or a 'host:port' str"),
+    "callbacks": partial(
+        check_instance, types=(type(None), list, tuple), expected="None or a list of Callback instances"
+    ),
+    "random_state": check_seed,
 }
 
 
@@ -387,9 +362,6 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
 
 
 def _check_callbacks(callbacks, backend: str) -> None:
-    # imported here: sklearn_tjepa.callbacks itself uses the checks of this module
-    from sklearn_tjepa.callbacks import Callback
-
     if backend != "local":
         raise ValueError(f"callbacks run in the fitting process and need backend='local', got backend={backend!r}")
     for callback in callbacks:
@@ -400,14 +372,14 @@ def _check_callbacks(callbacks, backend: str) -> None:
 
 
 #: The parameters that ``transform`` uses, checked again there (``set_params`` after ``fit``).
-_TRANSFORM_PARAMETERS = ("output", "transform_batch_size", "precision")
+_TRANSFORM_PARAMETERS = ("output", "output_dtype", "transform_batch_size", "precision")
 
 
 def validate_transform_parameters(params: dict[str, Any]) -> torch.device:
     """Check the parameters ``transform`` uses and return the device to embed on.
 
-    ``output``, ``transform_batch_size`` and ``precision`` are checked as in ``fit`` (they may
-    have been changed by ``set_params`` since); ``device`` is resolved by
+    ``output``, ``output_dtype``, ``transform_batch_size`` and ``precision`` are checked as in
+    ``fit`` (they may have been changed by ``set_params`` since); ``device`` is resolved by
     :func:`resolve_inference_device`, so a CUDA device on a machine without CUDA gives the CPU
     with a warning.
 

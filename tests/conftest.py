@@ -1,5 +1,7 @@
-"""Shared fixtures: tiny model settings, a factory of tiny estimators, a tiny ModelSpec and small
-tables (numpy and mixed-type DataFrames)."""
+"""Shared fixtures: tiny model settings, a factory of tiny estimators, a tiny ModelSpec, small
+tables (numpy and mixed-type DataFrames) and the checkout's parsed ``pyproject.toml``."""
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,12 +13,19 @@ from sklearn_tjepa.model import ModelSpec
 from sklearn_tjepa.training import loop
 from sklearn_tjepa.training.config import from_params
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli package (test extra)
+    import tomli as tomllib
+
 # One intra-op thread for the whole test session. The models here are tiny (d_model=8); with
 # two OpenMP threads on a busy 2-core machine every matmul waits on a spinning peer, and a fit
 # that takes 0.2 s on one thread took 10-20 s. Results do not depend on the thread count.
 torch.set_num_threads(1)
 
-#: Tiny architecture used by every test (importable for collection-time parametrisation).
+#: Tiny architecture used by every test (importable for collection-time parametrisation). Float32,
+#: so that results are the same on CPUs with and without native bf16 (``precision="auto"`` would
+#: differ between them); bf16 and "auto" are tested in test_precision.py.
 TINY_PARAMS = dict(
     d_model=8,
     n_layers=1,
@@ -29,7 +38,15 @@ TINY_PARAMS = dict(
     max_epochs=2,
     batch_size=32,
     device="cpu",
+    precision="32",
 )
+
+
+@pytest.fixture(scope="session")
+def pyproject():
+    """This checkout's ``pyproject.toml``, parsed."""
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
 
 
 @pytest.fixture
@@ -83,6 +100,12 @@ def tiny_spec(
         cardinalities=tuple(cardinalities),
         numerical_bin_edges=numerical_bin_edges,
     )
+
+
+@pytest.fixture
+def X_small():
+    """A float64 array of 64 rows and 4 standard-normal features."""
+    return np.random.default_rng(0).normal(size=(64, 4))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from sklearn_tjepa.bench import runner as runner_module
 from sklearn_tjepa.bench.cli import main
 from sklearn_tjepa.bench.report import write_report
+from sklearn_tjepa.bench.results import PROTOCOL
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 pytestmark = pytest.mark.skipif(
@@ -68,9 +70,35 @@ def test_every_cell_has_a_complete_output(results):
                 assert {"versions", "git", "machine"} <= set(record["environment"])
                 assert record["environment"]["versions"]["torch"]
                 assert "params" in record["config"]
+                assert record["protocol"] == PROTOCOL
+                assert ("tjepa" in record["budget_limits"]) == (features != "raw")
                 if features != "raw":
                     pretraining = record["pretraining"]
                     assert pretraining["params"]["max_epochs"] == (0 if features == "untrained" else 2)
+
+
+def test_every_result_says_what_the_model_read(results):
+    n_tokens = {"adult_AD": 15, "california_CA": 9}  # one token per column and a CLS token
+    for code in CELLS:
+        reads = {name: json.loads((results / code / name / "output_0.json").read_text())
+                 ["config"]["reads"] for name in ("mlp", "linear+tjepa",
+                                                  "hist_gradient_boosting+untrained", "mlp+tjepa")}
+        assert reads["mlp"] == "raw table"
+        shape = f"({n_tokens[code]} x 8)"
+        assert reads["linear+tjepa"] == f"raw + flattened tokens {shape}"
+        assert reads["hist_gradient_boosting+untrained"] == f"raw + flattened tokens {shape}"
+        assert reads["mlp+tjepa"].startswith(f"tokens {shape}, each reduced to one number")
+
+
+def test_every_result_records_how_its_fit_ended(results):
+    for code in CELLS:
+        for name, unit, cap in (("mlp", "epochs", 2), ("mlp+tjepa", "epochs", 2),
+                                ("hist_gradient_boosting", "rounds", 20),
+                                ("hist_gradient_boosting+tjepa", "rounds", 20)):
+            fit = json.loads((results / code / name / "output_0.json").read_text())["fit"]
+            assert (fit["unit"], fit["cap"]) == (unit, cap)
+            assert 1 <= fit["run"] <= cap
+            assert fit["ended_by"] == ("cap" if fit["run"] == cap else "early stopping")
 
 
 def test_summaries_count_the_seeds(results):
@@ -80,6 +108,8 @@ def test_summaries_count_the_seeds(results):
         assert summary["test"]["n"] == summary["val"]["n"] == 1
         assert math.isfinite(summary["test"]["mean"]) and summary["test"]["std"] is None
         assert summary["seeds"] == [0] and summary["failed_seeds"] == []
+        assert summary["fit"]["unit"] == "epochs" and summary["fit"]["cap"] == 2
+        assert summary["fit"]["run"]["n"] == 1
 
 
 def test_one_pretraining_per_dataset_seed_and_configuration(results):
@@ -129,49 +159,116 @@ def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeyp
     assert json.loads((tmp_path / "adult_AD" / "mlp" / "output_0.json").read_text())["status"] == "ok"
 
 
-def test_finetune_models_reuse_the_cached_pretraining(tmp_path, monkeypatch):
-    from sklearn_tjepa import TJEPATransformer
+def test_few_label_grid_pretrains_on_every_train_row_and_shares_the_labelled_rows(
+        tmp_path, monkeypatch):
+    from sklearn_tjepa import TJEPAClassifier, TJEPATransformer
 
-    fits = []
-    original = TJEPATransformer.fit
+    fits, finetuned = [], []
+    original, original_finetune = TJEPATransformer.fit, TJEPAClassifier.fit
 
     def counting_fit(self, X, y=None, **kwargs):
-        fits.append(self.max_epochs)
+        fits.append((self.max_epochs, len(X)))
         return original(self, X, y, **kwargs)
 
+    def finetune_fit(self, X, y, X_val=None, y_val=None):
+        finetuned.append((len(X), len(X_val)))
+        return original_finetune(self, X, y, X_val=X_val, y_val=y_val)
+
     monkeypatch.setattr(TJEPATransformer, "fit", counting_fit)
-    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
-            "finetune", "finetune_scratch", "--features", "raw", "tjepa", "--out", str(tmp_path),
-            "--data-dir", str(DATA), "--no-progress"]
+    monkeypatch.setattr(TJEPAClassifier, "fit", finetune_fit)
+    argv = ["run", "--budget", "smoke", "--grid", "B", "--datasets", "adult", "--seeds", "0",
+            "--out", str(tmp_path), "--data-dir", str(DATA), "--no-progress"]
     assert main(argv) == 0
-    names = sorted(p.parent.name for p in _outputs(tmp_path))
-    # finetune_scratch has no cell on T-JEPA features: it never reads a pretraining.
-    assert names == ["finetune", "finetune+tjepa", "finetune_scratch"]
-    records = {n: json.loads((tmp_path / "adult_AD" / n / "output_0.json").read_text())
-               for n in names}
-    assert all(r["status"] == "ok" for r in records.values())
-    # One cached pretraining (2 epochs), finetune's own (2) and the scratch control's (0);
-    # finetune+tjepa starts from the cached transformer, frozen, without fitting it again.
-    assert sorted(fits) == [0, 2, 2]
-    assert records["finetune+tjepa"]["config"]["params"]["tjepa"] == "frozen cached transformer"
-    assert records["finetune_scratch"]["config"]["params"]["tjepa"]["max_epochs"] == 0
+    # Two pretrainings (T-JEPA and the untrained control), each on all 300 train rows,
+    # whatever the label fraction; the fine-tuners start from them without pretraining again.
+    assert sorted(fits) == [(0, 300), (2, 300)]
+    # Fine-tuned on the labelled rows, early-stopped on the whole val split.
+    assert sorted(finetuned) == [(10, 150), (10, 150), (30, 150), (30, 150), (300, 150),
+                                 (300, 150)]
+    records = [json.loads(p.read_text()) for p in _outputs(tmp_path)]
+    assert len(records) == 15 and all(r["status"] == "ok" for r in records)
+    for fraction, n_labelled in ((0.01, 10), (0.1, 30), (1.0, 300)):
+        cells = [r for r in records if r["label_fraction"] == fraction]
+        assert sorted((r["model"], r["features"]) for r in cells) == [
+            ("catboost", "raw"), ("finetune", "tjepa"), ("finetune", "untrained"),
+            ("linear", "raw"), ("mlp", "raw")]
+        assert {r["n_labelled"] for r in cells} == {n_labelled}
+        assert len({r["labelled_rows_sha1"] for r in cells}) == 1
+    finetuners = [r for r in records if r["model"] == "finetune"]
+    for record in finetuners:
+        features = record["features"]
+        assert record["config"]["params"]["tjepa"] == f"frozen cached transformer ({features})"
+        assert record["config"]["reads"].startswith(
+            "raw table through the " + ("pretrained" if features == "tjepa" else "untrained"))
+        # Capped by the budget and early-stopped on the whole val split.
+        assert record["config"]["params"]["max_epochs"] == 2
+        assert record["fit"]["unit"] == "epochs" and record["fit"]["cap"] == 2
+        assert record["pretraining"]["params"]["max_epochs"] == (2 if features == "tjepa" else 0)
+
+
+def test_finetune_has_no_raw_feature_cell(tmp_path):
+    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
+            "finetune", "--features", "raw", "--out", str(tmp_path), "--data-dir", str(DATA),
+            "--plan"]
+    assert main(argv) == 0
+    assert not _outputs(tmp_path)
+
+
+def test_changing_one_model_s_limit_makes_only_its_cells_stale(tmp_path):
+    from dataclasses import replace
+
+    from sklearn_tjepa.bench.budgets import get_budget
+    from sklearn_tjepa.bench.grids import Task
+    from sklearn_tjepa.bench.runner import Settings, budget_limits, cell_status
+
+    smoke = get_budget("smoke")
+    changed = replace(smoke, model_max_epochs={"finetune": 5})
+    for model, features in (("mlp", "raw"), ("catboost", "tjepa"), ("finetune", "tjepa")):
+        same = budget_limits(smoke, model, features) == budget_limits(changed, model, features)
+        assert same == (model != "finetune")
+    tjepa = replace(smoke, tjepa={**smoke.tjepa, "max_epochs": 3})
+    assert budget_limits(smoke, "mlp", "raw") == budget_limits(tjepa, "mlp", "raw")
+    assert budget_limits(smoke, "mlp", "tjepa") != budget_limits(tjepa, "mlp", "tjepa")
+    settings = Settings(budget=changed, out=tmp_path, cache_dir=tmp_path, data_dir=str(DATA))
+    assert cell_status(settings, Task("adult", 0, "raw", 1.0, "mlp")) == "missing"
+
+
+def test_a_stale_result_runs_again(tmp_path, capsys):
+    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
+            "linear", "--features", "raw", "--out", str(tmp_path), "--data-dir", str(DATA),
+            "--no-progress"]
+    assert main(argv) == 0
+    path = tmp_path / "adult_AD" / "linear" / "output_0.json"
+    record = json.loads(path.read_text())
+    record["protocol"] = PROTOCOL - 1  # as written by an older version of the runner
+    path.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main([*argv, "--plan"]) == 0
+    assert re.search(r"linear\s+stale", capsys.readouterr().out)
+    assert main(argv) == 0
+    assert "1 run, 0 skipped" in capsys.readouterr().out
+    assert json.loads(path.read_text())["protocol"] == PROTOCOL
 
 
 def test_report_writes_markdown_and_plots(results, tmp_path):
-    path = write_report(results, tmp_path / "benchmarks.md")
+    path, _ = write_report(results, tmp_path / "benchmarks.md", data_dir=DATA)
     text = path.read_text()
-    for needle in ("## adult_AD", "## california_CA", "| model | raw | +T-JEPA | +untrained",
-                   "## Where T-JEPA does and does not help", "## Pretraining cost",
-                   "python -m benchmarks run --budget smoke", "smoke", "per_token"):
+    for needle in ("## Verdict", "## adult_AD", "## california_CA",
+                   "### Frozen features: raw vs +T-JEPA vs +untrained", "### Few labels",
+                   "raw + flattened tokens (15 x 8)", "*published*: Gorishniy et al. 2021",
+                   "## Pretraining cost", "python -m benchmarks run --budget smoke"):
         assert needle in text
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert "benchmarks_adult_AD.png" in pngs and "benchmarks_california_CA.png" in pngs
     assert all((tmp_path / name).stat().st_size > 1000 for name in pngs)
+    assert "\nWhere T-JEPA pretraining helps" in (tmp_path / "benchmarks_verdict.md").read_text()
 
 
 @pytest.mark.slow
 def test_full_smoke_grid_from_the_command_line(tmp_path):
-    """The issue's command: all ten models x three feature sets on Adult and California."""
+    """README's smoke run (``python -m benchmarks run --budget smoke --datasets adult california
+    --seeds 0``): all ten models x three feature sets (raw, +T-JEPA, +untrained encoder) on Adult
+    and California."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "benchmarks", "run", "--budget", "smoke", "--datasets",
                "adult", "california", "--seeds", "0", "--out", str(tmp_path), "--data-dir",
@@ -185,3 +282,23 @@ def test_full_smoke_grid_from_the_command_line(tmp_path):
     assert all(np.isfinite(list(r["test"].values())).all() for r in records)
     summaries = list(tmp_path.glob("*/*/summary.json"))
     assert len(summaries) == 60
+
+
+def test_a_cell_summary_is_written_as_soon_as_the_cell_finishes(tmp_path, monkeypatch):
+    """An interrupted run leaves the summaries of the cells it finished."""
+    original = runner_module._run_task
+
+    def interrupted(settings, task, pretraining_error):
+        if task.model == "mlp":
+            raise KeyboardInterrupt
+        return original(settings, task, pretraining_error)
+
+    monkeypatch.setattr(runner_module, "_run_task", interrupted)
+    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
+            "linear", "mlp", "--features", "raw", "--out", str(tmp_path), "--data-dir",
+            str(DATA), "--no-progress"]
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    summary = json.loads((tmp_path / "adult_AD" / "linear" / "summary.json").read_text())
+    assert summary["seeds"] == [0]
+    assert not (tmp_path / "adult_AD" / "mlp").exists()

@@ -15,6 +15,10 @@ from sklearn_tjepa.datasets import DatasetUnavailableError, list_benchmarks, loa
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 ADULT_SHA256 = "8c91455a59a742c71ddbc4ee9bf737ce3a49130e5fa408f185cffee7f2611305"
+CALIFORNIA_SHA256 = "d516d3fd678a8bf9431c14cade794b1a081ed9552cb1d0fbcb8f3f9cc6855339"
+CALIFORNIA_FEATURES = [
+    "MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude"
+]
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"offline dataset copies not found at {SHARED}"
 )
@@ -53,6 +57,35 @@ def test_shipped_adult():
     assert round(adult.target.mean(), 4) == 0.2393  # 1 = ">50K"
     # the code and case-insensitive aliases give the same data
     assert load_benchmark("ADULT_AD").frame.equals(adult.frame)
+
+
+def _refuse_downloads(monkeypatch):
+    """Make every fetcher fail as without a network, so that only offline sources can answer."""
+
+    def offline(**kwargs):
+        raise URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(datasets, "fetch_openml", offline)
+    monkeypatch.setattr(datasets, "fetch_california_housing", offline)
+
+
+def test_shipped_california_loads_offline_with_the_published_split(monkeypatch):
+    _refuse_downloads(monkeypatch)
+    ref = resources.files("sklearn_tjepa").joinpath("data", "california_housing.parquet")
+    data = ref.read_bytes()
+    assert len(data) == 655778 and hashlib.sha256(data).hexdigest() == CALIFORNIA_SHA256
+
+    california = load_benchmark("california", download=False)
+    assert california.source == "package" and california.code == "california_CA"
+    assert california.task == "regression" and california.split_protocol == "published"
+    assert not california.partial and california.categorical_features == []
+    assert california.frame.columns.tolist() == CALIFORNIA_FEATURES
+    assert (california.frame.dtypes == np.float64).all()
+    _check_splits(california, (13209, 3303, 4128))
+    assert california.target.dtype == np.float64
+    assert (california.target.min(), california.target.max()) == (0.14999, 5.00001)
+    assert "13209/3303/4128" in california.DESCR
+    assert load_benchmark("CA").frame.equals(california.frame)
 
 
 @needs_shared
@@ -109,7 +142,8 @@ def test_unknown_name():
 def test_list_benchmarks():
     table = list_benchmarks()
     assert table.index.tolist() == ["adult", "california", "higgs", "jannis", "helena", "aloi"]
-    assert table.loc["adult", "shipped"] and not table.loc["jannis", "shipped"]
+    assert table.loc[["adult", "california"], "shipped"].all()
+    assert not table.loc[["higgs", "jannis", "helena", "aloi"], "shipped"].any()
     assert table.loc["jannis", "openml_id"] == 41168
 
 
@@ -169,11 +203,8 @@ def test_download_false_never_fetches(monkeypatch, tmp_path):
 
 
 def test_network_failure(monkeypatch, tmp_path):
-    def offline(**kwargs):
-        raise URLError("[Errno -3] Temporary failure in name resolution")
-
-    monkeypatch.setattr(datasets, "fetch_openml", offline)
-    monkeypatch.setattr(datasets, "fetch_california_housing", offline)
+    _refuse_downloads(monkeypatch)
+    monkeypatch.setattr(datasets, "_packaged_file", lambda spec: None)
     for name in ("jannis", "california"):
         with pytest.raises(DatasetUnavailableError, match="not available offline") as info:
             load_benchmark(name, cache_dir=tmp_path)
@@ -189,6 +220,7 @@ def test_california_download(monkeypatch, tmp_path):
         return Bunch(data=data, target=pd.Series(np.linspace(1, 2, 50), name="MedHouseVal"))
 
     monkeypatch.setattr(datasets, "fetch_california_housing", fetch_california_housing)
+    monkeypatch.setattr(datasets, "_packaged_file", lambda spec: None)
     bunch = load_benchmark("california_CA", cache_dir=tmp_path)
     assert seen == {"data_home": str(tmp_path), "download_if_missing": True}
     assert bunch.source == "sklearn:fetch_california_housing" and bunch.task == "regression"

@@ -97,6 +97,14 @@ def test_several_nodes_need_an_endpoint(X, no_launcher_env):
         estimator.fit(X)
 
 
+@pytest.mark.reliability
+def test_shards_of_fewer_than_two_rows_are_refused_before_launching(X, monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match=r"3 training rows.*2 ranks.*1 row.*at least 2"):
+        TJEPATransformer(backend="torchrun", n_procs=2, **TINY).fit(X[:3])
+
+
 def test_worker_failure_raises_promptly(X, no_launcher_env, capfd):
     fitted = TJEPATransformer(**{**TINY, "max_epochs": 0}).fit(X[:8])  # only to get spec and config
     table = fitted.preprocessor_.transform(X)

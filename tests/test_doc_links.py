@@ -1,6 +1,5 @@
 """The estimators' HTML representation links to their page in the package's API reference."""
 
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,7 @@ ESTIMATORS = [
 ]
 
 
-def test_the_docs_url_is_the_one_pyproject_declares():
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+def test_the_docs_url_is_the_one_pyproject_declares(pyproject):
     assert pyproject["project"]["urls"]["Documentation"] == DOCS_URL
 
 

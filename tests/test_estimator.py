@@ -1,10 +1,14 @@
 """Tests for sklearn_tjepa.estimator.TJEPATransformer: inputs, outputs, determinism, fitted
-state, persistence (incl. a CUDA-fitted model loading without CUDA), progress bar, and errors
-raised before any training."""
+state, persistence (incl. a CUDA-fitted model loading without CUDA, and the versions a pickle
+records), transform leaving the fitted encoder alone (concurrent transforms), progress bar, and
+errors raised before any training."""
 
 import copy
 import io
 import pickle
+import re
+import threading
+import warnings
 
 import joblib
 import numpy as np
@@ -15,6 +19,7 @@ import torch.serialization
 
 from conftest import make_mixed_frame
 from sklearn_tjepa import TJEPATransformer
+from sklearn_tjepa import estimator as estimator_module
 from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.training import loop
 
@@ -65,6 +70,19 @@ def test_missing_values_in_numpy_input(make, X_numeric):
     assert np.isfinite(out).all()
 
 
+def test_nan_gives_finite_embeddings(make, X_numeric):
+    X = X_numeric.copy()
+    X[0, 4] = np.nan
+    X[1, :] = np.nan
+    est = make().fit(X)
+    out = est.transform(X)
+    assert np.isfinite(out).all()
+    history_values = [record["loss"] for record in est.history_]
+    assert np.isfinite(history_values).all()
+    # the NaN does not leak into other rows
+    np.testing.assert_array_equal(est.transform(X[2:]), out[2:])
+
+
 def test_unseen_category_embeds_like_missing(make, mixed_frame):
     est = make().fit(mixed_frame)
     rows = mixed_frame.iloc[[0, 0, 0]].copy()
@@ -103,6 +121,58 @@ def test_transform_batch_size_does_not_change_embeddings(make, X_numeric):
     np.testing.assert_array_equal(est.set_params(transform_batch_size=1000).transform(X_numeric), small)
 
 
+@pytest.mark.parametrize("output", ["flatten", "mean"])
+def test_float32_output_dtype_holds_the_same_values(make, X_numeric, output):
+    est = make(output=output).fit(X_numeric)
+    wide = est.transform(X_numeric)
+    narrow = est.set_params(output_dtype="float32").transform(X_numeric)
+    assert wide.dtype == np.float64 and narrow.dtype == np.float32
+    np.testing.assert_array_equal(narrow, wide.astype(np.float32))  # the encoder computes in float32
+    np.testing.assert_array_equal(narrow.astype(np.float64), wide)
+
+
+def test_output_dtype_sets_the_preserved_dtype(make):
+    assert make().__sklearn_tags__().transformer_tags.preserves_dtype == ["float64"]
+    assert make(output_dtype="float32").__sklearn_tags__().transformer_tags.preserves_dtype == ["float32"]
+
+
+@pytest.mark.parametrize("value, error", [("float16", ValueError), (np.float32, TypeError), ("int64", ValueError)])
+def test_bad_output_dtype_is_refused(make, X_numeric, value, error):
+    with pytest.raises(error, match=r"output_dtype must be one of \('float64', 'float32'\), got output_dtype="):
+        make(output_dtype=value).fit(X_numeric)
+    fitted = make(max_epochs=0).fit(X_numeric)
+    with pytest.raises(error, match="output_dtype must be one of"):
+        fitted.set_params(output_dtype=value).transform(X_numeric)
+
+
+def test_transform_in_chunks_gives_the_same_embeddings(make, mixed_frame_missing, monkeypatch):
+    est = make(transform_batch_size=5).fit(mixed_frame_missing)
+    whole = est.transform(mixed_frame_missing)
+    monkeypatch.setattr(estimator_module, "_TRANSFORM_CHUNK_ROWS", 7)  # 120 rows: 18 chunks, the last of 1 row
+    np.testing.assert_array_equal(est.transform(mixed_frame_missing), whole)
+
+
+def test_transform_memory_is_one_chunk_beyond_input_and_output(make, monkeypatch):
+    """The numpy memory ``transform`` allocates (traced by tracemalloc) is the output plus one
+    chunk's encoding, not copies of the whole table (the float64 block, the scaled copy and the
+    float32 encoding of all rows, then a list of blocks joined and cast: several times the
+    output before)."""
+    import tracemalloc
+
+    X = np.random.default_rng(0).normal(size=(20_000, 54))
+    est = make(max_epochs=0, output="mean").fit(X[:256])
+    monkeypatch.setattr(estimator_module, "_TRANSFORM_CHUNK_ROWS", 500)
+    output_bytes = 20_000 * 8 * 8  # d_model=8, float64
+    table_bytes = X.nbytes  # 8.6 MB: one float64 copy of the whole table
+    tracemalloc.start()
+    try:
+        est.transform(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < output_bytes + table_bytes / 4, (peak, output_bytes)
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -123,6 +193,15 @@ def test_variants_train_and_embed(make, mixed_frame_missing, overrides):
     out = est.transform(mixed_frame_missing)
     assert out.dtype == np.float64 and np.isfinite(out).all()
     assert np.isfinite(est.history_[0]["loss"])
+
+
+@pytest.mark.parametrize("predictor", ["transformer", "mlp"])
+@pytest.mark.parametrize("n_context_sets", [1, 2])
+def test_multiple_context_views_and_mlp_predictor_train(make, X_numeric, predictor, n_context_sets):
+    est = make(predictor=predictor, n_context_sets=n_context_sets, n_target_sets=3, mask_max_context_share=0.4).fit(X_numeric)
+    assert all(np.isfinite(record["loss"]) for record in est.history_)
+    out = est.transform(X_numeric)
+    assert out.shape == (120, 48) and np.isfinite(out).all()
 
 
 # ---------------------------------------------------------------- determinism and RNG
@@ -165,6 +244,14 @@ def test_transform_is_repeatable_with_dropout(make, X_numeric):
     assert not est.encoder_.training
 
 
+def test_embeddings_without_dropout(make, X_numeric):
+    est = make(dropout=0.5).fit(X_numeric)
+    first = est.transform(X_numeric)
+    np.testing.assert_array_equal(est.transform(X_numeric), first)
+    # row independence: a row's embedding does not depend on its batch
+    np.testing.assert_array_equal(est.set_params(transform_batch_size=1).transform(X_numeric[:5]), first[:5])
+
+
 # ---------------------------------------------------------------- fitted state
 
 
@@ -182,6 +269,22 @@ def test_preprocessing_fitted_on_fit_rows_only(make, mixed_frame):
     assert joblib.hash(est.preprocessor_) == before
     assert all(np.array_equal(a, b) for a, b in zip(est.preprocessor_.categories_, categories))
     assert "nowhere" not in est.preprocessor_.categories_[1]
+
+
+def test_scaler_fitted_on_fit_rows_only(make, X_numeric):
+    train, test = X_numeric[:80], X_numeric[80:] * 50
+    est = make(numerical_scaling="minmax").fit(train)
+    scaler = est.preprocessor_.scaler_
+    np.testing.assert_allclose(scaler.data_min_, train.min(axis=0))
+    np.testing.assert_allclose(scaler.data_max_, train.max(axis=0))
+    embeddings = est.transform(train)
+    est.transform(test)
+    np.testing.assert_allclose(scaler.data_max_, train.max(axis=0))
+    # the test rows change nothing for the training rows
+    np.testing.assert_array_equal(est.transform(train), embeddings)
+    # scaled test values are outside [0, 1]: they were scaled with the training range only
+    scaled = est.preprocessor_.transform(test).x_num
+    assert scaled.max() > 1.0 or scaled.min() < 0.0
 
 
 def test_history_and_n_iter(make, X_numeric):
@@ -241,6 +344,19 @@ def test_pickle_round_trip(make, mixed_frame_missing):
     restored = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(restored.transform(mixed_frame_missing), expected)
     assert restored.history_ == est.history_ and restored.get_params().keys() == est.get_params().keys()
+
+
+def test_pickle_without_newer_parameters_loads_with_their_defaults(make, X_numeric):
+    """A pickle written before output_dtype and recompute existed still transforms (float64, as then)."""
+    est = make(precision="32").fit(X_numeric)
+    state = est.__getstate__()
+    for name in ("output_dtype", "recompute"):
+        del state[name]
+    restored = TJEPATransformer.__new__(TJEPATransformer)
+    restored.__setstate__(state)
+    assert restored.output_dtype == "float64" and restored.recompute == "auto"
+    np.testing.assert_array_equal(restored.transform(X_numeric), est.transform(X_numeric))
+    assert restored.get_params() == est.get_params()
 
 
 def test_joblib_round_trip(make, mixed_frame_missing, tmp_path):
@@ -338,6 +454,141 @@ def test_cuda_fitted_transformer_loads_without_cuda(make, X_numeric, fake_cuda):
     joblib.dump(est, buffer)
     buffer.seek(0)
     np.testing.assert_array_equal(joblib.load(buffer).transform(X_numeric), expected)
+
+
+@pytest.mark.reliability
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_model_fitted_on_cuda_transforms_on_a_cpu_only_machine(make, X_small):
+    """A fit with device="cuda" leaves device="cuda" in the estimator (and CPU weights in its
+    pickle); loaded where CUDA is missing, transform falls back to the CPU with a warning."""
+    est = make().fit(X_small)
+    expected = est.transform(X_small)
+    est.set_params(device="cuda")  # what a fit on a GPU machine leaves
+    loaded = pickle.loads(pickle.dumps(est))
+    with pytest.warns(UserWarning, match=r"device='cuda'.*CUDA is not available.*CPU"):
+        Z = loaded.transform(X_small)
+    np.testing.assert_array_equal(Z, expected)
+    with pytest.raises(ValueError, match="CUDA is not available"):  # fitting there is still refused
+        loaded.fit(X_small)
+
+
+@pytest.mark.reliability
+def test_pickle_keeps_the_versions_that_wrote_it(make, X_small):
+    import sklearn
+
+    import sklearn_tjepa
+
+    state = make(max_epochs=0).fit(X_small).__getstate__()
+    assert state["_sklearn_version"] == sklearn.__version__
+    assert state["_sklearn_tjepa_version"] == sklearn_tjepa.__version__
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    ("version", "saved_by", "remedy"),
+    [
+        ("0.0.1", "sklearn_tjepa 0.0.1", r"the version that saved it \(pip install sklearn-tjepa==0.0.1\)\."),
+        (None, "sklearn_tjepa a version that did not record itself", r"the version that saved it\."),
+    ],
+    ids=["another version", "no version record"],
+)
+def test_pickle_from_another_sklearn_tjepa_version_warns(make, X_small, version, saved_by, remedy):
+    import sklearn_tjepa
+
+    est = make(max_epochs=0).fit(X_small)
+    state = est.__getstate__()
+    if version is None:
+        del state["_sklearn_tjepa_version"]  # pickles written before the record existed
+    else:
+        state["_sklearn_tjepa_version"] = version
+    clone = TJEPATransformer.__new__(TJEPATransformer)
+    current = re.escape(sklearn_tjepa.__version__)
+    with pytest.warns(UserWarning) as record:
+        clone.__setstate__(state)
+    (message,) = [str(w.message) for w in record]
+    # both versions, then what to do: refit with this version or load with the one that saved it
+    assert re.search(f"saved by {saved_by} under sklearn_tjepa {current}:", message), message
+    assert re.search(f"Refit it with sklearn_tjepa {current}, or load it with {remedy}$", message), message
+    np.testing.assert_array_equal(clone.transform(X_small), est.transform(X_small))
+
+
+@pytest.mark.reliability
+def test_pickle_of_this_version_loads_silently(make, X_small):
+    est = make(max_epochs=0).fit(X_small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(est))
+
+
+# ---------------------------------------------------------------- transform leaves the fitted encoder alone
+
+
+@pytest.mark.reliability
+def test_transform_never_moves_or_switches_the_fitted_encoder(make, X_small, monkeypatch):
+    """``transform`` must not call ``to``/``train``/``eval`` on ``encoder_`` (moving it to the
+    device and back in place is what broke concurrent transforms on a GPU)."""
+    est = make().fit(X_small)
+    touched = []
+    original_to, original_train = torch.nn.Module.to, torch.nn.Module.train
+
+    def to(self, *args, **kwargs):
+        touched.append(("to", id(self)))
+        return original_to(self, *args, **kwargs)
+
+    def train(self, mode=True):
+        touched.append(("train", id(self)))
+        return original_train(self, mode)
+
+    monkeypatch.setattr(torch.nn.Module, "to", to)
+    monkeypatch.setattr(torch.nn.Module, "train", train)
+    est.transform(X_small)
+    fitted = {id(module) for module in est.encoder_.modules()}
+    assert [call for call in touched if call[1] in fitted] == []
+
+
+@pytest.mark.reliability
+def test_transform_embeds_on_another_device_from_a_private_copy(make, X_small):
+    """On a device other than the encoder's, the copy is made for the call and the fitted
+    encoder stays where it is (the meta device stands in for a GPU)."""
+    from sklearn_tjepa.estimator import _encoder_on
+
+    est = make().fit(X_small)
+    before = {name: tensor.clone() for name, tensor in est.encoder_.state_dict().items()}
+    moved = _encoder_on(est.encoder_, torch.device("meta"))
+    assert all(p.device.type == "meta" for p in moved.parameters()) and not moved.training
+    assert all(p.device.type == "cpu" for p in est.encoder_.parameters())
+    same = _encoder_on(est.encoder_, torch.device("cpu"))  # same device: shared weights, own modules
+    assert same is not est.encoder_
+    assert all(a.data_ptr() == b.data_ptr() for a, b in zip(same.parameters(), est.encoder_.parameters()))
+    for name, tensor in est.encoder_.state_dict().items():
+        assert torch.equal(tensor, before[name])
+
+
+@pytest.mark.reliability
+def test_concurrent_transforms_from_threads_equal_sequential_ones(make, X_small):
+    est = make(output="flatten").fit(X_small)
+    chunks = [np.random.default_rng(seed).normal(size=(40, 4)) for seed in range(8)]
+    expected = [est.transform(chunk) for chunk in chunks]
+    results = [None] * len(chunks)
+    errors = []
+    start = threading.Barrier(len(chunks))
+
+    def work(i):
+        try:
+            start.wait()
+            for _ in range(5):
+                results[i] = est.transform(chunks[i])
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(chunks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
 
 
 # ---------------------------------------------------------------- progress and logging

@@ -399,3 +399,12 @@ def test_invalid_parameters_are_rejected_in_fit(params, error, match, semi_super
     clf = _classifier(**params)  # the constructor stores them as they are
     with pytest.raises(error, match=match):
         clf.fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore:precision='bf16' on cpu, which has no native:UserWarning")
+@pytest.mark.parametrize("precision, recompute", [("bf16", True), ("32", False)])
+def test_pretraining_uses_the_transformers_precision_and_recompute(binary_problem, precision, recompute):
+    X, y = binary_problem
+    clf = _classifier(tjepa=_tjepa(precision=precision, recompute=recompute), max_epochs=1).fit(X, y)
+    assert clf.tjepa_.precision_ == precision and clf.tjepa_.recompute_ is recompute
+    assert {record["precision"] for record in clf.tjepa_.history_} == {precision}

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from conftest import make_mixed_frame
 
+from sklearn_tjepa import precision
+from sklearn_tjepa.model import encoder as encoder_module
+from sklearn_tjepa.training import memory
 from sklearn_tjepa.training.config import TrainConfig, from_params
 from sklearn_tjepa.training.loop import iterations_per_epoch
 from sklearn_tjepa.training.schedules import RunSchedules
@@ -31,6 +34,25 @@ def test_max_epochs_calls_on_the_same_rows_train_exactly_as_fit(make, X_numeric)
     assert [h["lr"] for h in incremental.history_] == [h["lr"] for h in fitted.history_]
     assert incremental.n_iter_ == 3 and incremental.n_rows_seen_ == 360
     assert incremental.n_steps_ == 3 * iterations_per_epoch(120, 32)
+    assert [h.keys() for h in incremental.history_] == [h.keys() for h in fitted.history_]  # memory, precision...
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_and_recompute_are_resolved_and_used_as_in_fit(monkeypatch, make, X_numeric, native):
+    monkeypatch.setattr(precision, "native_bf16", lambda device: native)
+    monkeypatch.setattr(memory, "RECOMPUTE_BUDGET_BYTES", 0)  # every model exceeds it: "auto" recomputes
+    recomputed = []
+    real = encoder_module.checkpoint
+
+    def counting(*args, **kwargs):
+        recomputed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(encoder_module, "checkpoint", counting)
+    est = make(precision="auto", recompute="auto").partial_fit(X_numeric)
+    expected = "bf16" if native else "32"
+    assert (est.precision_, est.recompute_) == (expected, True) and recomputed
+    assert est.history_[-1]["precision"] == expected
 
 
 def test_progress_counters_and_transform_after_every_call(make, chunks, X_numeric):
@@ -148,12 +170,17 @@ def test_schedule_length_may_change_between_calls(make, chunks):
     [
         (dict(backend="torchrun"), "partial_fit trains in this process and needs backend='local'"),
         (dict(max_epochs=0), "partial_fit needs max_epochs >= 1"),
-        (dict(partial_fit_rows=0), "partial_fit_rows must be a positive int, got partial_fit_rows=0"),
+        (dict(partial_fit_rows=0), "partial_fit_rows must be None or a positive int, got partial_fit_rows=0"),
     ],
 )
 def test_bad_parameters(make, X_numeric, params, match):
     with pytest.raises(ValueError, match=match):
         make(**params).partial_fit(X_numeric)
+
+
+def test_a_parameter_of_the_wrong_type_raises_type_error(make, X_numeric):
+    with pytest.raises(TypeError, match=r"partial_fit_rows must be None or a positive int, got partial_fit_rows=100\.0"):
+        make(partial_fit_rows=100.0).partial_fit(X_numeric)
 
 
 def test_bad_chunks_leave_the_state_as_it_was(make, chunks, X_numeric):

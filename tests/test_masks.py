@@ -1,4 +1,5 @@
-"""Tests for sklearn_tjepa.model.masks: property tests of MaskSampler and mask_count_bounds."""
+"""Tests for sklearn_tjepa.model.masks: property tests of MaskSampler and mask_count_bounds; every
+feature is drawn and the CLS token never is."""
 
 import sys
 
@@ -177,3 +178,22 @@ def test_sampling_is_vectorised():
         sys.setprofile(None)
     assert context.shape[:2] == (2, 100_000) and targets.shape[:2] == (3, 100_000)
     assert calls < 1_000
+
+
+@pytest.mark.parametrize("n_context_sets", [1, 2])
+def test_masks_use_every_feature_and_never_cls(n_context_sets):
+    """Indices address feature tokens 0..D-1 (the encoder adds the CLS offset): over many rows
+    every feature, the last one included, is drawn as context and as target, and no index
+    reaches D (which would be out of range, or the CLS token under an off-by-one)."""
+    D = 7
+    sampler = MaskSampler(
+        n_features=D, mask_min_context_share=0.15, mask_max_context_share=0.3, mask_min_target_share=0.15, mask_max_target_share=0.3,
+        n_target_sets=2, n_context_sets=n_context_sets,
+    )
+    size_gen, index_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+    context_seen, target_seen = set(), set()
+    for _ in range(20):
+        context, targets = sampler.sample(64, size_generator=size_gen, index_generator=index_gen)
+        context_seen |= set(context.unique().tolist())
+        target_seen |= set(targets.unique().tolist())
+    assert context_seen == target_seen == set(range(D))

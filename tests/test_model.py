@@ -1,4 +1,6 @@
-"""Tests for sklearn_tjepa.model: tokenizer, encoder, predictors and the JEPA pair."""
+"""Tests for sklearn_tjepa.model: tokenizer, encoder, predictors and the JEPA pair (the encoder
+blocks and the student's loss and gradients also against plain formulas, in fp32 and under bf16
+autocast)."""
 
 import copy
 
@@ -7,11 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from conftest import tiny_spec
+from plain_formulas import BF16, FP32, grads, reference_block
 from sklearn_tjepa.baselines.features import feature_tokens
 from sklearn_tjepa.model import (
     FeatureTokenizer,
     MaskSampler,
     MLPPredictor,
+    ModelSpec,
     build_encoder,
     build_student,
     ema_update,
@@ -20,6 +24,7 @@ from sklearn_tjepa.model import (
     sinusoidal_positions,
     target_tokens,
 )
+from sklearn_tjepa.model.encoder import TransformerBlock, TransformerStack
 from sklearn_tjepa.training.optim import make_optimizer
 
 
@@ -183,6 +188,30 @@ def test_encoder_rows_are_independent():
         full = encoder(x_num, x_cat)
         half = encoder(x_num[:3], x_cat[:3])
     torch.testing.assert_close(full[:3], half)
+
+
+
+def test_block_matches_the_plain_formula_fp32():
+    torch.manual_seed(0)
+    block = TransformerBlock(d_model=8, n_heads=2, ffn_dim=16, dropout=0.0, activation="gelu", norm="pre")
+    x = torch.randn(5, 7, 8, requires_grad=True)
+    block(x).square().sum().backward()
+    got = grads(block, x)
+    block.zero_grad()
+    x.grad = None
+    reference_block(block, x).square().sum().backward()
+    for a, b in zip(got, grads(block, x)):
+        torch.testing.assert_close(a, b, **FP32)
+
+
+def test_block_state_dict_keys_are_unchanged():
+    # pickled models from before the fast path load: same parameter names as nn.Dropout-based blocks
+    block = TransformerBlock(d_model=8, n_heads=2, ffn_dim=16, dropout=0.1, activation="gelu", norm="pre")
+    assert sorted(block.state_dict()) == sorted(
+        f"{module}.{name}"
+        for module in ("qkv", "out", "norm_attention", "norm_ffn", "ffn.0", "ffn.3")
+        for name in ("weight", "bias")
+    )
 
 
 # ---------------------------------------------------------------- predictors
@@ -378,3 +407,124 @@ def test_every_student_parameter_gets_a_gradient(numerical, categorical, cardina
     loss.backward()
     missing = [name for name, p in student.named_parameters() if p.grad is None]
     assert missing == []
+
+
+def _spec(dropout=0.0):
+    return ModelSpec(
+        numerical_positions=(0, 1, 2, 3, 4, 5),
+        categorical_positions=(),
+        cardinalities=(),
+        d_model=8,
+        n_layers=2,
+        n_heads=2,
+        ffn_dim=16,
+        dropout=dropout,
+        activation="gelu",
+        norm="pre",
+        n_cls_tokens=1,
+        numerical_embedding="linear",
+        feature_index_embedding=True,
+        feature_type_embedding=True,
+        predictor="transformer",
+        predictor_d_model=8,
+        predictor_n_layers=2,
+        predictor_n_heads=4,
+        predictor_ffn_dim=16,
+    )
+
+
+def _masks(batch=10, n_ctx=2, n_trgt=3, n_preds=2, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.rand(n_preds + 1, batch, 6, generator=generator).argsort(dim=-1)
+    context = order[:1, :, :n_ctx]
+    targets = order[1:, :, n_ctx : n_ctx + n_trgt]
+    return context, targets
+
+
+def _reference_student_loss(student, x_num, x_cat, context, targets, target_encoder):
+    """The student's forward written with plain ops: repeat the context per target set, no dropout."""
+    encoder, predictor = student.encoder, student.predictor
+    tokens = encoder.tokenizer(x_num, x_cat)
+    n_views, batch, n_ctx = context.shape
+    visible = torch.stack([tokens[b, 1 + context[0, b]] for b in range(batch)])
+    x = torch.cat([tokens[:, :1], visible], dim=1)
+    for block in encoder.transformer.blocks:
+        x = reference_block(block, x)
+    x = encoder.transformer.norm(x)
+    x = predictor.embed(x)
+    positions = predictor.positions
+    x = torch.cat([x[:, :1] + positions[:1], x[:, 1:] + positions[1 + context[0]]], dim=1)
+    n_preds, _, n_trgt = targets.shape
+    sequences = torch.cat(
+        [torch.cat([x, predictor.mask_token + positions[1 + targets[t]]], dim=1) for t in range(n_preds)]
+    )
+    for block in predictor.transformer.blocks:
+        sequences = reference_block(block, sequences)
+    predicted = predictor.project(predictor.transformer.norm(sequences)[:, -n_trgt:])
+    expected = target_tokens(target_encoder, x_num, x_cat, targets, n_views=1, norm="batch")
+    return F.mse_loss(predicted, expected)
+
+
+def _student_and_data(dropout=0.0):
+    torch.manual_seed(0)
+    student = build_student(_spec(dropout))
+    target = build_student(_spec()).encoder.eval()
+    target.load_state_dict(student.encoder.state_dict())
+    x_num = torch.randn(10, 6, generator=torch.Generator().manual_seed(1))
+    return student, target, x_num, torch.zeros(10, 0, dtype=torch.long), *_masks()
+
+
+def test_student_loss_and_gradients_match_the_reference_fp32():
+    student, target, x_num, x_cat, context, targets = _student_and_data()
+    expected_tokens = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="batch")
+    loss = F.mse_loss(student(x_num, x_cat, context, targets).predicted, expected_tokens)
+    loss.backward()
+    got = grads(student)
+    student.zero_grad()
+    reference = _reference_student_loss(student, x_num, x_cat, context, targets, target)
+    reference.backward()
+    torch.testing.assert_close(loss, reference, **FP32)
+    for a, b in zip(got, grads(student)):
+        torch.testing.assert_close(a, b, **FP32)
+
+
+def test_student_loss_under_bf16_autocast_stays_close_to_fp32():
+    student, target, x_num, x_cat, context, targets = _student_and_data()
+    reference = _reference_student_loss(student, x_num, x_cat, context, targets, target)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected_tokens = target_tokens(target, x_num, x_cat, targets, n_views=1, norm="batch")
+        predicted = student(x_num, x_cat, context, targets).predicted
+    loss = F.mse_loss(predicted.float(), expected_tokens.float())
+    torch.testing.assert_close(loss, reference, **BF16)
+
+
+def test_student_with_dropout_is_deterministic_from_the_seed():
+    student, target, x_num, x_cat, context, targets = _student_and_data(dropout=0.05)
+    results = []
+    for _ in range(2):
+        student.zero_grad()
+        torch.manual_seed(42)
+        loss = student(x_num, x_cat, context, targets).predicted.square().mean()
+        loss.backward()
+        results.append([loss.detach()] + grads(student))
+    for a, b in zip(*results):
+        assert torch.equal(a, b)
+    torch.manual_seed(43)
+    assert not torch.equal(student(x_num, x_cat, context, targets).predicted.square().mean(), results[0][0])
+
+
+def test_recomputed_blocks_give_the_same_loss_and_gradients():
+    # activation checkpointing replays the dropout draws: identical results with and without it
+    student, target, x_num, x_cat, context, targets = _student_and_data(dropout=0.05)
+    results = []
+    for recompute in (False, True):
+        for module in student.modules():
+            if isinstance(module, TransformerStack):
+                module.recompute = recompute
+        student.zero_grad()
+        torch.manual_seed(42)
+        loss = student(x_num, x_cat, context, targets).predicted.square().mean()
+        loss.backward()
+        results.append([loss.detach()] + grads(student))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, **FP32)

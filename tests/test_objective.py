@@ -1,5 +1,6 @@
 """Tests of the objective's parts: context laid out by feature (MLP predictor), inputs hidden as
-missing during pretraining, and the variance/covariance term."""
+missing during pretraining, the variance/covariance term, and targets computed in eval mode
+without gradients."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import make_mixed_frame
 from sklearn_tjepa.inference import pool_tokens
-from sklearn_tjepa.model import MLPPredictor, place_by_feature
+from sklearn_tjepa.model import MLPPredictor, objective, place_by_feature
 from sklearn_tjepa.model.objective import hide_inputs, variance_covariance_loss
 from sklearn_tjepa.training import loop
 
@@ -207,3 +208,20 @@ def test_fit_with_the_variance_covariance_terms(make, numerical_embedding):
 def test_invalid_objective_parameters(make, params, error, match):
     with pytest.raises(error, match=match):
         make(**params).fit(make_mixed_frame(n_rows=32))
+
+
+# ---------------------------------------------------------------- targets
+
+
+def test_targets_computed_in_eval_mode_without_grad(make, X_numeric, monkeypatch):
+    calls = []
+    original = objective.target_tokens
+
+    def spy(target_encoder, *args, **kwargs):
+        out = original(target_encoder, *args, **kwargs)
+        calls.append((target_encoder.training, any(m.training for m in target_encoder.modules()), out.requires_grad))
+        return out
+
+    monkeypatch.setattr(objective, "target_tokens", spy)
+    make(dropout=0.5).fit(X_numeric)
+    assert calls and set(calls) == {(False, False, False)}

@@ -57,6 +57,10 @@ def test_training_curves_default_panels_match_history(fitted):
     np.testing.assert_array_equal(y, [history[1]["probe_score"], history[3]["probe_score"]])
     assert display.axes_[0].get_legend() is not None
     assert display.figure_._suptitle.get_text() == "TJEPATransformer: training curves"
+    assert [ax.get_xlabel() for ax in display.axes_] == ["epoch"] * 6
+    assert [ax.get_ylabel() for ax in display.axes_] == [
+        "mean squared error", "learning rate", "momentum", "std across rows", "dimensions", "accuracy or R²",
+    ]
 
 
 def test_training_curves_absent_keys_are_left_out(tiny_params, X_numeric):
@@ -71,6 +75,7 @@ def test_training_curves_chosen_metrics_on_given_axes(fitted):
     figure, axes = plt.subplots(1, 2)
     display = TrainingCurvesDisplay.from_estimator(tjepa, metrics=[("loss", "valid_loss"), "lr"], ax=axes)
     assert display.figure_ is figure and list(display.axes_) == list(axes)
+    assert [ax.get_ylabel() for ax in axes] == ["mean squared error", "learning rate"]
     assert [len(ax.get_lines()) for ax in axes] == [2, 1]
     # plot() draws again on other axes and returns the display.
     other = plt.subplots(1, 2)[1]

@@ -1,5 +1,6 @@
-"""The scikit-learn contract of TJEPATransformer: estimator checks, cloning, pipelines, search,
-set_output, caching and hashing."""
+"""The scikit-learn contract of TJEPATransformer: estimator checks, pipelines, search, set_output,
+caching and hashing. What scikit-learn implements itself (get_params, set_params, clone) is left to
+its estimator checks."""
 
 import pickle
 
@@ -9,7 +10,6 @@ import pandas as pd
 import pytest
 from conftest import TINY_PARAMS
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -22,7 +22,6 @@ from sklearn.utils.estimator_checks import (
     check_transformer_get_feature_names_out_pandas,
     parametrize_with_checks,
 )
-from sklearn.utils.validation import check_is_fitted
 
 from sklearn_tjepa import TJEPATransformer
 
@@ -35,7 +34,12 @@ def _tiny(**overrides):
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
-@parametrize_with_checks([_tiny()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+# float32 (the tiny default), bf16 autocast, and float32 output (whose dtype the tags then preserve)
+@parametrize_with_checks(
+    [_tiny(), _tiny(precision="bf16"), _tiny(output_dtype="float32")],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+@pytest.mark.filterwarnings("ignore:precision='bf16' on cpu, which has no native:UserWarning")
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -56,29 +60,6 @@ def test_sklearn_estimator_checks(estimator, check):
 @pytest.mark.filterwarnings("ignore:X (does not have valid|has) feature names:UserWarning")
 def test_checks_not_run_by_check_estimator(check):
     check(TJEPATransformer.__name__, _tiny())
-
-
-def test_clone_is_unfitted_with_equal_params(X_numeric):
-    fitted = _tiny(max_epochs=1).fit(X_numeric)
-    cloned = clone(fitted)
-    assert cloned is not fitted
-    assert cloned.get_params() == fitted.get_params()
-    with pytest.raises(NotFittedError):
-        check_is_fitted(cloned)
-    with pytest.raises(NotFittedError):
-        cloned.transform(X_numeric)
-
-
-def test_get_params_set_params_round_trip():
-    est = _tiny()
-    params = est.get_params()
-    assert params["d_model"] == 8 and params["random_state"] == 0
-    # every constructor argument is a parameter, and set_params returns self
-    assert est.set_params(d_model=16, n_target_sets=2) is est
-    assert est.get_params()["d_model"] == 16 and est.n_target_sets == 2
-    assert TJEPATransformer(**est.get_params()).get_params() == est.get_params()
-    with pytest.raises(ValueError, match="no_such_param"):
-        est.set_params(no_such_param=1)
 
 
 def test_constructor_only_stores_parameters():
@@ -169,7 +150,6 @@ def test_joblib_hash_stable(X_numeric):
     assert joblib.hash(pickle.loads(pickle.dumps(unfitted))) == joblib.hash(unfitted)
     est = clone(unfitted).fit(X_numeric)
     before = joblib.hash(est)
-    assert joblib.hash(est) == before
     est.transform(X_numeric)  # transform must not change the fitted state
     assert joblib.hash(est) == before
     # What Pipeline(memory=...) hashes is the unfitted clone, and that survives a round trip.

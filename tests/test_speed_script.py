@@ -1,10 +1,12 @@
-"""Smoke test of benchmarks/speed.py: the --quick run finishes and writes the expected JSON."""
+"""Smoke tests of benchmarks/speed.py: the --quick runs (speed, attention profile, scaling) finish
+and write the expected JSON; the plain reference loop computes the estimator's objective."""
 
 import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 
@@ -36,3 +38,49 @@ def test_quick_run_writes_results(speed, tmp_path):
     # the counter saw the attention kernels (added by the script for the CPU flash kernels)
     assert any("attention" in op for op in measured["plain"]["flops"]["by_op_per_step"])
     assert results["configs"]["quick"]["flops_per_sample"] == entry["flops_per_sample"]
+
+
+def test_plain_loop_hides_inputs_like_the_estimator(speed, monkeypatch):
+    """The plain reference computes the estimator's objective: same missing_share and target_norm,
+    with a missing-input generator."""
+    from sklearn_tjepa import TJEPATransformer
+
+    seen = []
+    real = speed.jepa_loss
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(speed, "jepa_loss", recording)
+    result = speed.measure_plain(speed.QUICK_CONFIG, "32", steps=2, epochs=2, count_flops=False)
+    defaults = TJEPATransformer()
+    assert result["missing_share"] == defaults.missing_share > 0
+    assert seen and all(k["missing_share"] == defaults.missing_share for k in seen)
+    assert all(k["target_norm"] == defaults.target_norm and k["missing_generator"] is not None for k in seen)
+
+
+def test_quick_attention_profile(speed, tmp_path):
+    results = speed.main(["--quick", "--attention-profile", "--precision", "32", "--name", "attention", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "attention.json").read_text())["attention"]["rows"]
+    assert rows == results["attention"]["rows"]
+    assert {row["path"] for row in rows} == {"sdpa", "explicit", "sdpa+dropout", "package+dropout", "explicit+dropout"}
+    assert all(row["forward_ms"] > 0 and row["forward_backward_ms"] > 0 for row in rows)
+
+
+def test_attention_paths_agree_without_dropout(speed):
+    q, k, v = torch.randn(3, 2, 3, 5, 4).unbind(0)
+    paths = speed.attention_paths(dropout=0.1)
+    reference = paths["sdpa"][0](q, k, v)
+    for name in ("explicit", "sdpa_fp32"):
+        torch.testing.assert_close(paths[name][0](q, k, v), reference)
+
+
+def test_quick_scaling_writes_json_and_plot(speed, tmp_path):
+    plot = tmp_path / "scaling.png"
+    speed.main(["--quick", "--scaling", "--name", "scaling", "--out", str(tmp_path), "--plot", str(plot)])
+    written = json.loads((tmp_path / "scaling.json").read_text())["scaling"]
+    assert [p["rows"] for p in written["fit"]] == [p["rows"] for p in written["transform"]] == [64, 128]
+    assert all(p["fit_seconds"] > 0 and p["peak_memory_mb"] > 0 for p in written["fit"])
+    assert all(p["transform_seconds"] > 0 and p["output_mb"] > 0 for p in written["transform"])
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -10,6 +10,7 @@ import pytest
 import torch
 from conftest import make_mixed_frame
 
+from sklearn_tjepa import precision
 from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.streaming.rows import ParquetRows
 from sklearn_tjepa.training import loop
@@ -58,6 +59,16 @@ def test_fit_from_directory_list_and_dataset_alike(make_streamed, files, tmp_pat
     np.testing.assert_array_equal(make_streamed().fit(tmp_path / "data").transform(frame), out)
     np.testing.assert_array_equal(make_streamed().fit(ds.dataset(files, format="parquet")).transform(frame), out)
     assert [h["loss"] for h in by_list.history_] == [h["loss"] for h in make_streamed().fit(files).history_]
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_recompute_and_history_as_in_memory(monkeypatch, make_streamed, files, frame, native):
+    monkeypatch.setattr(precision, "native_bf16", lambda device: native)
+    streamed = make_streamed(precision="auto", recompute=True).fit(files)
+    in_memory = make_streamed(precision="auto", recompute=True).fit(frame)
+    assert (streamed.precision_, streamed.recompute_) == (in_memory.precision_, True)
+    assert streamed.precision_ == ("bf16" if native else "32") == streamed.history_[0]["precision"]
+    assert streamed.history_[0].keys() == in_memory.history_[0].keys()
 
 
 def test_dataset_schema_selects_the_feature_columns(make_streamed, files, frame):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
 
+from conftest import TINY_PARAMS
 from sklearn_tjepa.callbacks import Callback, LinearProbe
 
 mlflow = pytest.importorskip("mlflow", reason="needs the mlflow extra")
@@ -32,11 +33,48 @@ class _Pickle(Callback):
         pickle.dumps(est)
 
 
+@pytest.fixture(autouse=True)
+def no_active_experiment(monkeypatch):
+    """No experiment made active by the environment or by an earlier ``mlflow.set_experiment``."""
+    from mlflow.tracking import fluent
+
+    for name in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(fluent, "_active_experiment_id", None)
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """URI of a fresh MLflow file store (MLflow 3 refuses it unless this variable is set)."""
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     return (tmp_path / "mlruns").as_uri()
+
+
+@pytest.fixture
+def empty_store(tmp_path, monkeypatch):
+    """URI of a fresh MLflow file store in an existing empty directory: it has no experiment yet,
+    not even MLflow's default one."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    directory = tmp_path / "empty-store"
+    directory.mkdir()
+    return directory.as_uri()
+
+
+@pytest.fixture(scope="module")
+def fitted(X_numeric_module):
+    from sklearn_tjepa import TJEPATransformer
+
+    return TJEPATransformer(**{**TINY_PARAMS, "random_state": 0}).fit(X_numeric_module)
+
+
+@pytest.fixture(scope="module")
+def X_numeric_module():
+    return np.random.default_rng(0).normal(size=(64, 4))
+
+
+def _experiment_of(store, run_id):
+    client = mlflow.MlflowClient(tracking_uri=store)
+    return client.get_experiment(client.get_run(run_id).info.experiment_id).name
 
 
 def _metric_history(client, run_id, name):
@@ -143,6 +181,81 @@ def test_log_fitted_replays_the_history_of_an_estimator_without_callbacks(make, 
 def test_log_fitted_needs_a_history(make):
     with pytest.raises(ValueError, match="history_"):
         log_fitted(make(), [])
+
+
+def test_log_fitted_replays_a_skorch_baseline(store):
+    from sklearn_tjepa.baselines import MLPRegressor
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    model = MLPRegressor(n_blocks=1, d_block=8, max_epochs=3, batch_size=16, device="cpu", random_state=0)
+    model.fit(X, X[:, 0])
+    assert [r["epoch"] for r in model.history_] == [1, 2, 3] and model.n_iter_ == 3
+    logger = MLflowLogger(tracking_uri=store, log_estimator=False)
+    log_fitted(model, [logger])
+
+    client = mlflow.MlflowClient(tracking_uri=store)
+    for name in ("train_loss", "valid_loss", "dur"):
+        expected = [(r["epoch"], pytest.approx(r[name])) for r in model.net_.history]
+        assert _metric_history(client, logger.run_id_, name) == expected, name
+
+
+def test_log_fitted_refuses_a_gbdt_baseline_naming_what_it_supports():
+    from sklearn_tjepa.baselines import make_gbdt
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    model = make_gbdt("hist_gradient_boosting", task="regression", max_iter=3).fit(X, X[:, 0])
+    with pytest.raises(TypeError, match=r"GBDTRegressor.*TJEPATransformer, TJEPAClassifier, TJEPARegressor"):
+        log_fitted(model, [])
+
+
+# ---------------------------------------------------------------- MLflow's experiment resolution
+
+
+def test_mlflow_logger_takes_the_default_experiment_of_a_fresh_store(fitted, empty_store):
+    logger = MLflowLogger(tracking_uri=empty_store, log_estimator=False)
+    log_fitted(fitted, [logger])
+    assert _experiment_of(empty_store, logger.run_id_) == "Default"
+
+
+@pytest.mark.parametrize("by", ["name", "id"])
+def test_mlflow_logger_takes_the_experiment_it_is_given(fitted, empty_store, by):
+    client = mlflow.MlflowClient(tracking_uri=empty_store)
+    given = {"name": {"experiment_name": "given"}, "id": {"experiment_id": client.create_experiment("given")}}[by]
+    logger = MLflowLogger(tracking_uri=empty_store, log_estimator=False, **given)
+    log_fitted(fitted, [logger])
+    assert _experiment_of(empty_store, logger.run_id_) == "given"
+
+
+def test_mlflow_logger_refuses_both_an_experiment_name_and_id(fitted, empty_store):
+    logger = MLflowLogger(tracking_uri=empty_store, experiment_name="a", experiment_id="1")
+    with pytest.raises(ValueError, match="experiment_name or experiment_id, not both"):
+        log_fitted(fitted, [logger])
+
+
+def test_mlflow_logger_takes_the_experiment_set_active_with_mlflow(fitted, empty_store, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", empty_store)
+    mlflow.set_experiment("made-active")
+    logger = MLflowLogger(log_estimator=False)
+    log_fitted(fitted, [logger])
+    assert _experiment_of(empty_store, logger.run_id_) == "made-active"
+
+
+@pytest.mark.parametrize("variable", ["MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"])
+def test_mlflow_logger_takes_the_experiment_named_by_the_environment(fitted, empty_store, monkeypatch, variable):
+    if variable == "MLFLOW_EXPERIMENT_NAME":
+        monkeypatch.setenv(variable, "from-environment")  # created when missing, as MLflow does
+    else:
+        monkeypatch.setenv(variable, mlflow.MlflowClient(tracking_uri=empty_store).create_experiment("from-environment"))
+    logger = MLflowLogger(tracking_uri=empty_store, log_estimator=False)
+    log_fitted(fitted, [logger])
+    assert _experiment_of(empty_store, logger.run_id_) == "from-environment"
+
+
+def test_an_explicit_experiment_wins_over_the_active_one(fitted, empty_store, monkeypatch):
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "from-environment")
+    logger = MLflowLogger(tracking_uri=empty_store, experiment_name="given", log_estimator=False)
+    log_fitted(fitted, [logger])
+    assert _experiment_of(empty_store, logger.run_id_) == "given"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_spec
+from conftest import row_indices, tiny_spec
 from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa.callbacks import Callback, LinearProbe
 from sklearn_tjepa.inference import pool_tokens
@@ -28,11 +28,12 @@ from sklearn_tjepa.training.schedules import Cosine, Linear, WarmupCosine
 
 #: Fields that fit derives from the data or random_state rather than from a parameter.
 DERIVED = {"seed", "numerical_positions", "categorical_positions", "cardinalities", "numerical_bin_edges"}
-#: Parameters that fit uses itself (preprocessing, device, launch, split, callbacks, seed).
+#: Parameters that fit, partial_fit or transform use themselves (preprocessing, device, launch, split,
+#: callbacks, seed, output dtype, the horizon of partial_fit, Parquet sampling and shuffling).
 USED_BY_FIT = {
     "categorical_features", "numerical_scaling", "numerical_bins", "device", "backend", "n_procs", "n_nodes",
-    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state", "partial_fit_rows",
-    "preprocessing_sample_rows", "shuffle_buffer_rows",
+    "rdzv_endpoint", "early_stopping", "validation_fraction", "callbacks", "random_state", "output_dtype",
+    "partial_fit_rows", "preprocessing_sample_rows", "shuffle_buffer_rows",
 }
 
 
@@ -207,6 +208,65 @@ def test_loss_decreases_on_structured_data(make):
     assert losses[-1] < losses[0]
 
 
+def test_context_encoder_always_sees_cls(make, X_numeric, monkeypatch):
+    """Every context view given to the predictor starts with the CLS token(s), and the masks fed
+    to the student during training only hold feature indices."""
+    seen = []
+    original = loop.jepa_loss
+
+    def spy(student, target_encoder, x_num, x_cat, context, targets, **kwargs):
+        encoded = student.encoder(x_num, x_cat, context)
+        seen.append((encoded.shape[1], context.shape[2], int(context.max()), int(targets.max())))
+        return original(student, target_encoder, x_num, x_cat, context, targets, **kwargs)
+
+    monkeypatch.setattr(loop, "jepa_loss", spy)
+    make(n_cls_tokens=2, max_epochs=1).fit(X_numeric)
+    assert seen
+    for length, n_ctx, max_context, max_target in seen:
+        assert length == 2 + n_ctx
+        assert max_context < 5 and max_target < 5
+
+
+def test_first_step_uses_schedules(make, X_numeric, monkeypatch):
+    first_step = {}
+    momenta = []
+    original_make, original_ema = loop.make_optimizer, loop.ema_update
+
+    def make_optimizer(student):
+        optimizer = original_make(student)
+        step = optimizer.step
+
+        def recording_step(*args, **kwargs):
+            first_step.setdefault("groups", [(g["lr"], g["weight_decay"], g["decay"]) for g in optimizer.param_groups])
+            return step(*args, **kwargs)
+
+        optimizer.step = recording_step
+        return optimizer
+
+    def ema_update(target, source, momentum):
+        momenta.append(momentum)
+        return original_ema(target, source, momentum)
+
+    monkeypatch.setattr(loop, "make_optimizer", make_optimizer)
+    monkeypatch.setattr(loop, "ema_update", ema_update)
+    make(start_lr=3e-5, lr=1e-2, weight_decay=0.07, final_weight_decay=0.3, ema_start=0.95).fit(X_numeric)
+    for lr, wd, decay in first_step["groups"]:
+        assert lr == pytest.approx(3e-5)  # not AdamW's default 1e-3
+        assert wd == pytest.approx(0.07 if decay else 0.0)  # not AdamW's default 1e-2
+    assert momenta[0] == pytest.approx(0.95)
+    assert all(a <= b for a, b in zip(momenta, momenta[1:]))
+
+
+def test_rows_shuffled_each_epoch(make, X_numeric, recorded_batches):
+    X = X_numeric[:100]
+    est = make(max_epochs=3, batch_size=50).fit(X)
+    rows = row_indices(est, X, recorded_batches["train"])
+    orders = [rows[0] + rows[1], rows[2] + rows[3], rows[4] + rows[5]]
+    for order in orders:
+        assert sorted(order) == list(range(100)) and order != list(range(100))
+    assert orders[0] != orders[1] and orders[1] != orders[2]
+
+
 # ---------------------------------------------------------------- checkpoints
 
 
@@ -246,6 +306,16 @@ class _Interrupt(Callback):
     def on_epoch_end(self, est, record):
         if record["epoch"] == self.at:
             raise KeyboardInterrupt(f"interrupted at epoch {self.at}")
+
+
+class _StopAt(Callback):
+    """Ask training to stop at the end of epoch ``at`` (as early stopping would)."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_end(self, est, record):
+        return record["epoch"] == self.at
 
 
 def test_resume_after_interruption_is_bit_identical(tmp_path, X_numeric, make):
@@ -310,6 +380,58 @@ def test_resume_may_extend_max_epochs(tmp_path, X_numeric, make):
     assert resumed.n_iter_ == 2 and resumed.history_[0]["epoch"] == 1
 
 
+@pytest.fixture
+def backward_count(monkeypatch):
+    """How many training steps ran (backward passes), as a one-element list."""
+    count = [0]
+    original = torch.Tensor.backward
+
+    def counting(self, *args, **kwargs):
+        count[0] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "backward", counting)
+    return count
+
+
+@pytest.mark.reliability
+def test_resume_with_random_state_none_reuses_the_checkpoint_seed(make, X_small, tmp_path):
+    params = dict(random_state=None, max_epochs=3, checkpoint_dir=tmp_path, dropout=0.1)
+    with pytest.raises(KeyboardInterrupt):
+        make(**params, callbacks=[_Interrupt(2)]).fit(X_small)
+    saved = load_checkpoint(tmp_path)
+    assert saved["epoch"] == 1
+    resumed = make(**params, resume=True).fit(X_small)
+    assert resumed.n_iter_ == 3 and resumed.history_[0] == saved["history"][0]
+    # the same run: resuming the finished run gives the same encoder again
+    again = make(**params, resume=True).fit(X_small)
+    np.testing.assert_array_equal(again.transform(X_small), resumed.transform(X_small))
+
+
+@pytest.mark.reliability
+def test_resume_with_another_int_random_state_names_random_state(make, X_small, tmp_path):
+    make(random_state=1, max_epochs=1, checkpoint_dir=tmp_path).fit(X_small)
+    with pytest.raises(ValueError, match=r"tjepa-last\.pt.*seed \(the seed drawn from random_state"):
+        make(random_state=2, max_epochs=2, checkpoint_dir=tmp_path, resume=True).fit(X_small)
+
+
+@pytest.mark.reliability
+def test_resume_without_checkpoint_dir_is_refused(make, X_small):
+    with pytest.raises(ValueError, match="resume=True needs a checkpoint_dir"):
+        make(resume=True).fit(X_small)
+
+
+@pytest.mark.reliability
+def test_early_stopped_run_resumes_as_finished(make, X_small, tmp_path, backward_count):
+    first = make(max_epochs=4, checkpoint_dir=tmp_path, callbacks=[_StopAt(2)]).fit(X_small)
+    assert first.n_iter_ == 2
+    steps = backward_count[0]
+    resumed = make(max_epochs=4, checkpoint_dir=tmp_path, resume=True).fit(X_small)
+    assert backward_count[0] == steps  # no training step after the resume
+    assert resumed.n_iter_ == 2 and resumed.history_ == first.history_
+    np.testing.assert_array_equal(resumed.transform(X_small), first.transform(X_small))
+
+
 # ---------------------------------------------------------------- early stopping and callbacks
 
 
@@ -330,6 +452,44 @@ def test_no_validation_without_early_stopping(X_numeric, make):
     est = make().fit(X_numeric)
     assert est.best_epoch_ is None
     assert not any("valid_loss" in record for record in est.history_)
+
+
+def _row_set(array):
+    return {row.tobytes() for row in np.ascontiguousarray(array)}
+
+
+def _seen(recorded_batches, kind):
+    """The distinct rows the loop computed the objective on, training or validation."""
+    batches = recorded_batches[kind]
+    return np.unique(torch.cat(batches).numpy(), axis=0) if batches else None
+
+
+def test_early_stopping_validates_on_held_out_fit_rows(make, X_numeric, recorded_batches):
+    """Validation rows are a share of fit's X, disjoint from the training rows; nothing else
+    (in particular no test data) is ever seen."""
+    est = make(early_stopping=True, validation_fraction=0.25).fit(X_numeric)
+    encoded = _row_set(est.preprocessor_.transform(X_numeric).x_num)
+    train, valid = _seen(recorded_batches, "train"), _seen(recorded_batches, "valid")
+    assert len(valid) == 30 and len(train) == 90
+    assert _row_set(valid) <= encoded and _row_set(train) <= encoded
+    assert not _row_set(valid) & _row_set(train)
+    assert _row_set(valid) | _row_set(train) == encoded
+    assert est.best_epoch_ is not None
+
+
+def test_early_stopping_with_eval_set_uses_exactly_eval_set(make, X_numeric, recorded_batches):
+    X_fit, X_eval = X_numeric[:90], X_numeric[90:]
+    est = make().fit(X_fit, eval_set=X_eval)
+    assert _row_set(_seen(recorded_batches, "valid")) == _row_set(est.preprocessor_.transform(X_eval).x_num)
+    # all of fit's rows are trained on; the preprocessing saw fit's rows only
+    assert _row_set(_seen(recorded_batches, "train")) == _row_set(est.preprocessor_.transform(X_fit).x_num)
+    assert est.preprocessor_.scaler_.n_quantiles_ <= 90
+
+
+def test_no_validation_data_without_early_stopping(make, X_numeric, recorded_batches):
+    make().fit(X_numeric)
+    assert recorded_batches["valid"] == []
+    assert len(_seen(recorded_batches, "train")) == 120
 
 
 def test_patience_stops_and_keeps_best_encoder(monkeypatch, X_numeric, make):
@@ -409,6 +569,44 @@ def test_failed_fit_leaves_no_half_trained_encoder(X_numeric, make):
     assert not hasattr(est, "encoder_")
 
 
+def _fitted_state(est) -> dict:
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    "failure",
+    ["infinity in the new table", "a crash mid-training", "a refused checkpoint"],
+)
+def test_failed_refit_leaves_the_previous_fit_intact(make, X_small, tmp_path, failure):
+    est = make(max_epochs=1).fit(X_small)
+    state = _fitted_state(est)
+    expected = est.transform(X_small)
+    other = np.random.default_rng(1).normal(size=(32, 6))
+    if failure == "infinity in the new table":
+        other[3, 2] = np.inf
+        error, call = ValueError, lambda: est.fit(other)
+    elif failure == "a crash mid-training":
+        error, call = KeyboardInterrupt, lambda: est.set_params(callbacks=[_Interrupt(1)]).fit(other)
+    else:
+        (tmp_path / CHECKPOINT_NAME).write_bytes(b"garbage")
+        error, call = ValueError, lambda: est.set_params(checkpoint_dir=tmp_path, resume=True).fit(other)
+    with pytest.raises(error):
+        call()
+    after = _fitted_state(est)
+    assert after.keys() == state.keys() and all(after[k] is state[k] for k in state)
+    est.set_params(callbacks=None, checkpoint_dir=None, resume=False)
+    np.testing.assert_array_equal(est.transform(X_small), expected)
+
+
+@pytest.mark.reliability
+def test_failed_first_fit_leaves_no_fitted_state(make, X_small):
+    est = make(callbacks=[_Interrupt(1)])
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X_small)
+    assert _fitted_state(est) == {}
+
+
 def test_linear_probe_adds_probe_score(binary_problem, tiny_params):
     X, y = binary_problem
     probe = LinearProbe(X[:80], y[:80], X[80:120], y[80:120], every=1)
@@ -428,6 +626,16 @@ def test_linear_probe_every_and_regression(binary_problem, tiny_params):
         TJEPATransformer(**tiny_params, callbacks=[LinearProbe(X, y, X, y, every=0)]).fit(X)
 
 
+@pytest.mark.reliability
+def test_linear_probe_keeps_no_fitted_state_on_itself(make, X_small):
+    y = (X_small[:, 0] > 0).astype(int)
+    probe = LinearProbe(X_small[:32], y[:32], X_small[32:], y[32:])
+    before = dict(vars(probe))
+    est = make(callbacks=[probe]).fit(X_small)
+    assert vars(probe).keys() == before.keys() and all(vars(probe)[k] is before[k] for k in before)
+    assert "probe_score" in est.history_[0]
+
+
 def test_callback_that_is_not_a_callback_is_rejected(X_numeric, make):
     class OldStyle:
         def on_epoch_end(self, record, encoder):
@@ -435,6 +643,12 @@ def test_callback_that_is_not_a_callback_is_rejected(X_numeric, make):
 
     with pytest.raises(TypeError, match="callbacks must be instances of sklearn_tjepa.callbacks.Callback"):
         make(callbacks=[OldStyle()]).fit(X_numeric)
+
+
+@pytest.mark.reliability
+def test_callbacks_with_torchrun_are_refused_not_dropped(make, X_small):
+    with pytest.raises(ValueError, match="callbacks.*backend='local'.*backend='torchrun'"):
+        make(backend="torchrun", n_procs=2, callbacks=[_StopAt(1)]).fit(X_small)
 
 
 # ---------------------------------------------------------------- monitoring and inference

@@ -1,54 +1,22 @@
-"""Tests for sklearn_tjepa.validation: the parameter checks shared by every estimator."""
+"""Tests for sklearn_tjepa.validation: device resolution, and the rule every estimator follows for its
+parameters (a value of the wrong type raises TypeError, one of the right type out of range ValueError)."""
 
+import numpy as np
 import pytest
 import torch
 
-from sklearn_tjepa.validation import (
-    check_bool,
-    check_fraction,
-    check_int,
-    check_option,
-    check_rate,
-    check_real,
-    resolve_device,
-)
+from sklearn_tjepa.validation import resolve_device
 
 
-@pytest.mark.parametrize(
-    "check, value, error, match",
-    [
-        (lambda v: check_int("depth", v), 0, ValueError, r"depth must be a positive int, got depth=0"),
-        (lambda v: check_int("depth", v), True, TypeError, r"depth must be a positive int"),
-        (lambda v: check_int("depth", v, min_value=2), 1, ValueError, r"depth must be an int >= 2"),
-        (lambda v: check_real("lr", v, positive=True), 0.0, ValueError, r"lr must be a positive float"),
-        (lambda v: check_real("wd", v), float("inf"), ValueError, r"wd must be a non-negative float"),
-        (lambda v: check_real("share", v, max_value=1.0), 1.5, ValueError, r"share must be a float in \[0.0, 1.0\]"),
-        (lambda v: check_real("scale", v, min_value=1.0), 0.5, ValueError, r"scale must be a float >= 1.0"),
-        (lambda v: check_rate("dropout", v), 1.0, ValueError, r"dropout must be a float in \[0, 1\)"),
-        (lambda v: check_option("norm", v, ("pre", "post")), "mid", ValueError, r"norm must be one of \('pre', 'post'\)"),
-        (lambda v: check_bool("resume", v), "yes", TypeError, r"resume must be a bool"),
-        (lambda v: check_fraction("validation_fraction", v), None, TypeError, r"must be a float in \(0, 1\)"),
-        (lambda v: check_fraction("validation_fraction", v, allow_none=True), 1.0, ValueError, r"None or a float"),
-    ],
-)
-def test_checks_name_the_parameter_and_the_expectation(check, value, error, match):
-    with pytest.raises(error, match=match):
-        check(value)
-
-
-@pytest.mark.parametrize("value", [1, 64])
-def test_check_int_accepts_valid_values(value):
-    check_int("d_model", value)
-
-
-def test_check_fraction_accepts_none_only_when_allowed():
-    check_fraction("validation_fraction", None, allow_none=True)
-    check_fraction("validation_fraction", 0.2)
-
-
-@pytest.mark.parametrize("device", ["tpu", "cuda:x", 3, "meta"])
+@pytest.mark.parametrize("device", ["tpu", "cuda:x", "meta"])
 def test_resolve_device_rejects_unknown_devices(device):
     with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda'"):
+        resolve_device(device)
+
+
+@pytest.mark.parametrize("device", [3, None, ["cpu"]])
+def test_resolve_device_rejects_a_device_that_is_not_a_str_with_type_error(device):
+    with pytest.raises(TypeError, match=r"device must be 'auto', 'cpu', 'cuda' or 'cuda:<index>', got device="):
         resolve_device(device)
 
 
@@ -62,3 +30,57 @@ def test_resolve_device_maps_auto_and_cpu():
 def test_resolve_device_refuses_cuda_without_cuda():
     with pytest.raises(ValueError, match="CUDA is not available"):
         resolve_device("cuda:0")
+
+
+# ---------------------------------------------------------------- one rule for every estimator
+
+def _estimators():
+    """Every public estimator, built tiny (name -> factory)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    from sklearn_tjepa import TJEPAClassifier, TJEPARegressor, TJEPATransformer, baselines
+
+    tiny = dict(d_model=8, n_layers=1, n_heads=2, ffn_dim=8, predictor_d_model=8, predictor_n_heads=2,
+                predictor_ffn_dim=8, max_epochs=1, device="cpu")
+    factories = {
+        "TJEPATransformer": lambda: TJEPATransformer(**tiny),
+        "TJEPAClassifier": lambda: TJEPAClassifier(tjepa=TJEPATransformer(**tiny), max_epochs=1, device="cpu"),
+        "TJEPARegressor": lambda: TJEPARegressor(tjepa=TJEPATransformer(**tiny), max_epochs=1, device="cpu"),
+        "GBDTClassifier": lambda: baselines.GBDTClassifier(estimator=HistGradientBoostingClassifier(max_iter=2)),
+        "GBDTRegressor": lambda: baselines.GBDTRegressor(estimator=HistGradientBoostingRegressor(max_iter=2)),
+    }
+    for name in baselines.__all__:
+        cls = getattr(baselines, name)
+        if isinstance(cls, type) and name not in factories:
+            factories[name] = lambda cls=cls: cls(max_epochs=1, device="cpu")
+    return factories
+
+
+ESTIMATORS = _estimators()
+
+
+def test_every_estimator_class_of_the_package_is_covered():
+    from sklearn.base import BaseEstimator
+
+    from sklearn_tjepa import baselines
+
+    exported = {name for name in baselines.__all__ if isinstance(getattr(baselines, name), type)}
+    assert all(issubclass(getattr(baselines, name), BaseEstimator) for name in exported)
+    assert exported | {"TJEPATransformer", "TJEPAClassifier", "TJEPARegressor"} == set(ESTIMATORS)
+
+
+@pytest.mark.parametrize(
+    "estimator, parameter",
+    [(name, parameter) for name, factory in ESTIMATORS.items() for parameter in factory().get_params(deep=False)],
+)
+def test_a_value_of_the_wrong_type_raises_type_error_naming_the_parameter(estimator, parameter):
+    # No constructor parameter accepts any object, so every one must refuse an object() with a
+    # TypeError (a value of the right type out of range gets a ValueError instead), before training.
+    X = np.random.default_rng(0).normal(size=(24, 3))
+    y = (X[:, 0] > 0).astype(int) if "Regressor" not in estimator else X[:, 1]
+    value = object()
+    model = ESTIMATORS[estimator]().set_params(**{parameter: value})
+    with pytest.raises(TypeError) as raised:
+        model.fit(X, y)
+    message = str(raised.value)
+    assert parameter in message and repr(value) in message, message

@@ -67,7 +67,8 @@ for name, clf in [("pretrained", pretrained), ("from scratch", scratch)]:
 #
 # The validation curves
 # ---------------------
-# ``history_`` holds skorch's per-epoch records of the fine-tuning.
+# ``history_`` holds skorch's per-epoch records of the fine-tuning: here the mean
+# cross-entropy of the 500 validation rows (in nats; lower is better), one seed.
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -75,6 +76,6 @@ for name, clf in [("pretrained", pretrained), ("from scratch", scratch)]:
     epochs = [r["epoch"] for r in clf.history_]
     ax.plot(epochs, [r["valid_loss"] for r in clf.history_], marker="o", label=name)
 ax.set_xlabel("fine-tuning epoch")
-ax.set_ylabel("validation cross-entropy")
+ax.set_ylabel("validation cross-entropy (nats)")
 ax.legend()
-fig.tight_layout()
+fig.tight_layout();

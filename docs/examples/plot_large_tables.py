@@ -86,4 +86,4 @@ calls_per_epoch = len(incremental.history_) / 3
 ax.plot(np.arange(1, 4) * calls_per_epoch - 1, [r["loss"] for r in streamed.history_], "o-", label="fit from Parquet (per epoch)")
 ax.set(xlabel="partial_fit call", ylabel="JEPA training loss")
 ax.legend()
-fig.tight_layout()
+fig.tight_layout();

@@ -32,7 +32,7 @@ tjepa = TJEPATransformer(
     d_model=16, n_layers=1, n_heads=2, ffn_dim=32, max_epochs=3, device="cpu", random_state=0
 )
 model = make_pipeline(tjepa, StandardScaler(), LogisticRegression(max_iter=2000))
-model.fit(X_train, y_train)
+model.fit(X_train, y_train);
 
 # %%
 # Dump, load, compare

@@ -12,7 +12,7 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-from sklearn_tjepa.validation import check_option
+from sklearn_tjepa._checks import check_option
 from sklearn_tjepa.baselines.factory import MODEL_NAMES
 
 __all__ = ["DATASET_CODES", "load_config"]

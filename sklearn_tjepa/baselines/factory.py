@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sklearn_tjepa.validation import check_option
+from sklearn_tjepa._checks import check_option
 from sklearn_tjepa.baselines.gbdt import GBDT_NAMES, TASKS, make_gbdt
 from sklearn_tjepa.baselines.skorch_models import (
     AutoIntClassifier,

@@ -174,8 +174,8 @@ class TabularNet(nn.Module):
 class TokenReduction(nn.Module):
     """Reduce each token of a flattened token table to one number, then run a network.
 
-    The T-JEPA paper's reading of frozen encoder tokens ("linear per feature"): the numerical
-    input holds ``n_tokens`` consecutive tokens of ``token_width`` values; token ``t`` becomes
+    The T-JEPA paper's reading of frozen encoder tokens on Adult ("linear per feature"; its
+    tuned California models map the flattened tokens linearly instead): the numerical input holds ``n_tokens`` consecutive tokens of ``token_width`` values; token ``t`` becomes
     ``x_t @ w_t + b_t`` with its own learned weights, and ``net`` reads the ``n_tokens`` numbers.
 
     Parameters

@@ -24,14 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.preprocessing import TablePreprocessor
-from sklearn_tjepa.validation import (
-    check_fraction,
-    check_int,
-    check_option,
-    check_validation_pair,
-    validate_table,
-    validate_target,
-)
+from sklearn_tjepa._checks import check_fraction, check_int, check_option, check_seed
+from sklearn_tjepa.validation import check_validation_pair, validate_table, validate_target
 
 __all__ = ["GBDT_NAMES", "GBDTClassifier", "GBDTRegressor", "make_gbdt"]
 
@@ -196,6 +190,7 @@ class _GBDTBase(BaseEstimator):
         library = _library_of(self.estimator)
         check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("early_stopping_rounds", self.early_stopping_rounds)
+        check_seed("random_state", self.random_state)
         check_validation_pair(X_val, y_val)
         X = validate_table(self, X, reset=True)
         y = self._encode_target(X, y)

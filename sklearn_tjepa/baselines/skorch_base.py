@@ -23,21 +23,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from sklearn_tjepa._checks import (
+    check_fraction,
+    check_instance,
+    check_int,
+    check_option,
+    check_real,
+    check_seed,
+)
 from sklearn_tjepa._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, doc_link_url_params
 from sklearn_tjepa.baselines._predict import ProbabilisticClassifierMixin
 from sklearn_tjepa.baselines.features import TokenReduction
 from sklearn_tjepa.preprocessing import NUMERICAL_SCALINGS, EncodedTable, TablePreprocessor
 from sklearn_tjepa.training.rng import seeded_torch
-from sklearn_tjepa.validation import (
-    check_fraction,
-    check_int,
-    check_option,
-    check_real,
-    check_validation_pair,
-    resolve_device,
-    validate_table,
-    validate_target,
-)
+from sklearn_tjepa.validation import check_validation_pair, resolve_device, validate_table, validate_target
 
 __all__ = ["LR_SCHEDULERS"]
 
@@ -129,10 +128,12 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         check_option("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_fraction("validation_fraction", self.validation_fraction, allow_none=True)
         check_int("patience", self.patience)
-        if not isinstance(self.verbose, (bool, Integral)) or self.verbose < 0:
+        check_instance("verbose", self.verbose, Integral, "a bool or a non-negative int")
+        if self.verbose < 0:
             raise ValueError(
                 f"verbose must be a bool or a non-negative int, got verbose={self.verbose!r}"
             )
+        check_seed("random_state", self.random_state)
         self._check_model_params()
         return str(resolve_device(self.device))
 
@@ -256,7 +257,19 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         if valid is not None:
             # Keep no reference to the validation rows in the fitted (pickled) net.
             self.net_.set_params(train_split=None)
+        self._record_history()
         return self
+
+    def _record_history(self) -> None:
+        """Set ``history_`` (skorch's per-epoch records without the per-batch ones), ``n_iter_``
+        and ``best_epoch_``."""
+        self.history_ = [
+            {key: value for key, value in row.items() if key != "batches"}
+            for row in self.net_.history
+        ]
+        self.n_iter_ = len(self.history_)
+        stopping = dict(self.net_.callbacks_).get("early_stopping")
+        self.best_epoch_ = None if stopping is None else int(stopping.best_epoch_)
 
     def _fit_data(self, X, y, X_val, y_val, seed: int) -> tuple:
         """Validate and encode the training and validation data; fit the preprocessing.

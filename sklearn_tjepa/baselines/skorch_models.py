@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rtdl_revisiting_models import MLP, FTTransformerBackbone, ResNet
 
-from sklearn_tjepa.validation import check_int, check_multiplier, check_rate
+from sklearn_tjepa._checks import check_int, check_multiplier, check_rate
 from sklearn_tjepa.baselines.autoint import AutoInt
 from sklearn_tjepa.baselines.dcnv2 import DCNv2
 from sklearn_tjepa.baselines.features import FlatFeatures, TabularNet, feature_tokens
@@ -76,7 +76,14 @@ _ATTRIBUTES = """\
     preprocessor_ : TablePreprocessor
         Encoding of the table fitted on the training rows.
     net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.history`` holds the losses of each epoch.
+        The trained skorch net.
+    history_ : list of dict
+        Per epoch: epoch, train_loss, valid_loss (with a validation set), dur (seconds) and
+        skorch's other records (``net_.history`` without the per-batch records).
+    n_iter_ : int
+        Epochs run.
+    best_epoch_ : int or None
+        Epoch whose weights were kept by early stopping; None without a validation set.
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of str

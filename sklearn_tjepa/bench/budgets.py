@@ -28,13 +28,15 @@ class Budget:
     max_rows : dict of {"train", "val", "test"} -> int or None
         Seeded stratified subsets of each split (the same rows for every seed); None keeps all.
     deep_max_epochs, deep_patience : int
-        Caps on the deep baselines' and the fine-tuners' epochs and early-stopping patience (on
-        the val split).
+        Caps on the deep baselines' and the fine-tuners' (``finetune``) epochs and
+        early-stopping patience (on the val split).
     deep_overrides : dict of str -> dict
         Per deep model, parameters that replace the configuration's (for example smaller widths).
     model_max_epochs : dict of str -> int
-        Per deep model, a lower epoch cap than ``deep_max_epochs`` / ``embedding_max_epochs``
-        (for the attention models, whose epochs cost several times an MLP's on a CPU).
+        Per deep model (``finetune`` included), the epoch cap in place of ``deep_max_epochs`` /
+        ``embedding_max_epochs``: lower for the attention models, whose epochs cost several
+        times an MLP's on a CPU, or higher for ``finetune``, whose epochs are one or two
+        optimiser steps with 1 % of the labels.
     embedding_max_epochs : int
         Cap on the deep baselines' epochs when they read T-JEPA embeddings.
     gbdt_max_rounds, gbdt_early_stopping_rounds : int
@@ -45,12 +47,15 @@ class Budget:
         Inverse regularisation strengths of the ``linear`` model, chosen on val (``alpha = 1/C``
         for ridge regression).
     tjepa : dict
-        :class:`~sklearn_tjepa.TJEPATransformer` parameters of the pretrained encoder; the
-        untrained control uses the same with ``max_epochs=0``. The pretraining epoch kept is the
-        one with the lowest JEPA loss on the val rows (``eval_set``).
+        :class:`~sklearn_tjepa.TJEPATransformer` parameters of the pretrained encoder, the one
+        place that sets it: the +T-JEPA features, the fine-tuners' starting point and the
+        untrained control (the same with ``max_epochs=0``) all follow it. The pretraining epoch
+        kept is the one with the lowest JEPA loss on the val rows (``eval_set``).
     token_reading : {"per_token", "flatten"}
-        How the deep baselines read frozen T-JEPA tokens: a learned per-token linear reduction
-        before the network (the T-JEPA paper's reading) or the flattened tokens.
+        How the deep baselines read frozen T-JEPA tokens: each token reduced to one number by a
+        learned linear map before the network (the T-JEPA paper's reading on Adult; on
+        California its tuned models read a linear map of the flattened tokens) or the flattened
+        tokens. GBDTs and the linear model always read the raw columns plus the flattened tokens.
     """
 
     name: str
@@ -80,7 +85,6 @@ _TINY_DEEP = {
     "dcnv2": {"d_block": 16, "n_cross_blocks": 1, "n_deep_blocks": 1, "d_embedding": 4},
     "autoint": {"n_blocks": 1, "d_token": 8, "attention_n_heads": 2},
     "finetune": {"head_d_block": 16},
-    "finetune_scratch": {"head_d_block": 16},
 }
 
 BUDGETS = {
@@ -116,10 +120,9 @@ BUDGETS = {
     "cpu": Budget(
         name="cpu",
         description=(
-            "Sized for about 6 hours of the full grid with --jobs 2 on 2 CPU cores (an estimate "
-            "from timed single epochs, see docs/benchmarking.md): full splits, tuned "
-            "configurations with epochs capped at 20 (ResNet 6, FT-Transformer 5, AutoInt 10) "
-            "and patience 5, GBDTs as tuned, a 2-layer T-JEPA of width 16 pretrained 20 epochs."
+            "For a 2-core CPU machine: full splits, tuned configurations with deep epochs capped "
+            "(see model_max_epochs) and patience 5, GBDTs as tuned with early stopping; the "
+            "T-JEPA encoder as set in tjepa."
         ),
         max_rows={},
         deep_max_epochs=20,

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from sklearn_tjepa.bench.budgets import BUDGETS, get_budget
+from sklearn_tjepa.bench.grids import GRIDS, ORDERS
 from sklearn_tjepa.bench.models import DEFAULT_MODELS, MODELS
 from sklearn_tjepa.bench.pretrain import FEATURES
 
@@ -36,13 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the grid (resumable)")
     run.add_argument("--datasets", nargs="+", default=list(_DATASETS),
                      help="dataset names known to load_benchmark (default: %(default)s)")
-    run.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=MODELS,
-                     metavar="MODEL",
-                     help=f"models among {', '.join(MODELS)} (default: all but the fine-tuners)")
-    run.add_argument("--features", nargs="+", default=list(FEATURES), choices=FEATURES,
+    run.add_argument("--grid", choices=GRIDS, default=None,
+                     help="a named grid instead of --models/--features/--label-fraction: A "
+                          "(frozen features), B (few labels), evidence (B, then A)")
+    run.add_argument("--order", choices=ORDERS, default=None,
+                     help="outermost loop: seed (every dataset of a seed before the next seed; "
+                          "default with --grid) or dataset (default otherwise)")
+    run.add_argument("--models", nargs="+", default=None, choices=MODELS, metavar="MODEL",
+                     help=f"models among {', '.join(MODELS)} (default: all but finetune)")
+    run.add_argument("--features", nargs="+", default=None, choices=FEATURES,
                      help="raw table, T-JEPA embeddings, untrained encoder (default: all)")
     run.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    run.add_argument("--label-fraction", nargs="+", type=_fraction, default=[1.0],
+    run.add_argument("--label-fraction", nargs="+", type=_fraction, default=None,
                      dest="fractions", help="shares of labelled train rows (default: 1.0)")
     run.add_argument("--budget", choices=sorted(BUDGETS), default="cpu",
                      help="named limits, see sklearn_tjepa/bench/budgets.py (default: cpu)")
@@ -53,10 +59,38 @@ def _parser() -> argparse.ArgumentParser:
                      help="dataset folder (default: SKLEARN_TJEPA_DATA, the shipped copy, download)")
     run.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--plan", action="store_true",
+                     help="print the cells in run order with their status and estimated minutes; "
+                          "run nothing")
+    run.add_argument("--timings", type=Path, default=None,
+                     help="for --plan: JSON of minutes by '<dataset_code>/<cell>', or a results "
+                          "folder of timed cells (see docs/benchmarking.md)")
     report = commands.add_parser("report", help="write docs/benchmarks.md and its plots")
     report.add_argument("--results", type=Path, default=Path("results"))
     report.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    report.add_argument("--data-dir", default=None,
+                        help="dataset folder, for California's target standard deviation "
+                             "(default: SKLEARN_TJEPA_DATA; no download)")
     return parser
+
+
+def _tasks(args) -> list:
+    from sklearn_tjepa.bench.grids import grid_tasks, product_tasks
+
+    if args.grid is not None:
+        given = [f"--{name}" for name, value in (("models", args.models),
+                 ("features", args.features), ("label-fraction", args.fractions)) if value]
+        if given:
+            raise SystemExit(f"--grid {args.grid} fixes the cells; drop {' '.join(given)}")
+        return grid_tasks(args.grid, args.datasets, args.seeds, order=args.order or "seed")
+    return product_tasks(
+        args.datasets,
+        args.models or list(DEFAULT_MODELS),
+        args.features or list(FEATURES),
+        args.fractions or [1.0],
+        args.seeds,
+        order=args.order or "dataset",
+    )
 
 
 def main(argv=None) -> int:
@@ -66,10 +100,10 @@ def main(argv=None) -> int:
     if args.command == "report":
         from sklearn_tjepa.bench.report import write_report
 
-        path = write_report(args.results, args.out)
-        print(f"wrote {path}")
+        for path in write_report(args.results, args.out, data_dir=args.data_dir):
+            print(f"wrote {path}")
         return 0
-    from sklearn_tjepa.bench.runner import Settings, plan, run
+    from sklearn_tjepa.bench.runner import Settings, run
 
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
@@ -81,7 +115,13 @@ def main(argv=None) -> int:
         jobs=args.jobs,
         command="python -m benchmarks " + shlex.join(argv),
     )
-    tasks = plan(args.datasets, args.models, args.features, args.fractions, args.seeds)
+    tasks = _tasks(args)
+    if args.plan:
+        from sklearn_tjepa.bench.planning import format_plan, read_timings
+
+        timings = read_timings(args.timings, settings) if args.timings else None
+        print(format_plan(tasks, settings, timings))
+        return 0
     stats = run(tasks, settings, progress=not args.no_progress)
     print(
         f"{stats['ran']} run, {stats['skipped']} skipped (already done), "

@@ -2,10 +2,12 @@
 
 Nine baselines come from :mod:`sklearn_tjepa.baselines` with their per-dataset configuration
 (:func:`~sklearn_tjepa.baselines.load_config`, shipped with the package); ``linear`` is logistic regression (classification) or ridge regression,
-its regularisation chosen on the val split. ``finetune`` and ``finetune_scratch`` are
-:class:`~sklearn_tjepa.TJEPAClassifier` / :class:`~sklearn_tjepa.TJEPARegressor`: they read the raw
-columns and fine-tune a T-JEPA encoder (see :func:`build_model`). Every model is fitted as
-``fit(X, y, X_val=X_val, y_val=y_val)``: early stopping and model selection see val rows only.
+its regularisation chosen on the val split. ``finetune`` is
+:class:`~sklearn_tjepa.TJEPAClassifier` / :class:`~sklearn_tjepa.TJEPARegressor`: it reads the raw
+columns and fine-tunes the cached encoder of its feature set, pretrained on every train row with
+the labels hidden (``tjepa``) or untrained (``untrained``); see :func:`build_model`. Every model
+is fitted as ``fit(X, y, X_val=X_val, y_val=y_val)``: early stopping and model selection see val
+rows only.
 """
 
 from __future__ import annotations
@@ -15,21 +17,19 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import make_column_transformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, root_mean_squared_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_tjepa.baselines import DEEP_MODELS, GBDT_NAMES, load_config, make_baseline
-from sklearn_tjepa.bench.pretrain import tjepa_params
-from sklearn_tjepa.estimator import TJEPATransformer
 from sklearn_tjepa.finetune import TJEPAClassifier, TJEPARegressor
+from sklearn_tjepa.probes import linear_probe
 
 __all__ = ["DEFAULT_MODELS", "FINETUNE_MODELS", "MODELS", "LinearBaseline", "build_model"]
 
-#: T-JEPA fine-tuned end to end on the raw columns, and its from-scratch control (an untrained
-#: encoder fine-tuned the same way). ``finetune_scratch`` runs on the raw features only.
-FINETUNE_MODELS = ("finetune", "finetune_scratch")
+#: T-JEPA fine-tuned end to end on the raw columns, from the cached encoder of its feature set
+#: (``finetune+tjepa``: pretrained; ``finetune+untrained``: the from-scratch control).
+FINETUNE_MODELS = ("finetune",)
 #: The models of a run without ``--models`` (the budgets are sized for them).
 DEFAULT_MODELS = (*DEEP_MODELS, *GBDT_NAMES, "linear")
 #: Every model name of the grid.
@@ -84,11 +84,7 @@ class LinearBaseline(BaseEstimator):
             if columns
             else numerical
         )
-        if self.task == "classification":
-            head = LogisticRegression(C=C, max_iter=1000)
-        else:
-            head = Ridge(alpha=1.0 / C)
-        return make_pipeline(encode, head)
+        return linear_probe(regression=self.task == "regression", C=C, max_iter=1000, preprocessing=encode)
 
     def fit(self, X, y, X_val=None, y_val=None):
         """Fit one model per ``C`` on ``(X, y)``; keep the best on ``(X_val, y_val)``.
@@ -131,29 +127,26 @@ def _config(code: str, name: str) -> tuple[dict, str]:
     return dict(config["params"]), config["source"]
 
 
-def _finetuner(name, *, task, features, budget, seed, transformer):
-    """A fine-tuner: a frozen cached transformer (``features`` not raw) or its own pretraining."""
-    if name == "finetune_scratch" and features != "raw":
+def _finetuner(*, task, features, budget, seed, transformer):
+    """A fine-tuner starting from the cached transformer of ``features``, frozen."""
+    if features == "raw" or transformer is None:
         raise ValueError(
-            f"finetune_scratch runs on features='raw' only (finetune with features='untrained' is "
-            f"the same control from the cache), got features={features!r}"
+            "finetune starts from the cached transformer of features 'tjepa' (pretrained on every "
+            "train row, labels hidden) or 'untrained' (max_epochs=0) and needs it as transformer, "
+            f"got features={features!r} and transformer={type(transformer).__name__}"
         )
-    if features == "raw":
-        control = "untrained" if name == "finetune_scratch" else "tjepa"
-        tjepa = TJEPATransformer(**tjepa_params(budget, control, seed))
-    else:
-        tjepa = FrozenEstimator(transformer)
-    max_epochs = min(budget.deep_max_epochs, budget.model_max_epochs.get(name, budget.deep_max_epochs))
     params = {
-        "max_epochs": max_epochs,
+        "max_epochs": budget.model_max_epochs.get("finetune", budget.deep_max_epochs),
         "patience": budget.deep_patience,
         "device": budget.tjepa.get("device", "auto"),
-        **budget.deep_overrides.get(name, {}),
+        **budget.deep_overrides.get("finetune", {}),
     }
     estimator = TJEPAClassifier if task == "classification" else TJEPARegressor
-    model = estimator(tjepa=tjepa, random_state=seed, **params)
-    pretraining = "frozen cached transformer" if features != "raw" else tjepa.get_params()
-    return model, {"params": {**params, "tjepa": pretraining}, "config_source": "sklearn_tjepa.bench"}
+    # Frozen: fit copies the encoder's weights and fine-tunes the copy, without pretraining again.
+    model = estimator(tjepa=FrozenEstimator(transformer), random_state=seed, **params)
+    starting_point = f"frozen cached transformer ({features})"
+    return model, {"params": {**params, "tjepa": starting_point},
+                   "config_source": "sklearn_tjepa.bench"}
 
 
 def build_model(name, *, data, features, budget, seed, token_width=None, transformer=None):
@@ -171,10 +164,10 @@ def build_model(name, *, data, features, budget, seed, token_width=None, transfo
     token_width : int or None
         Width of a T-JEPA token (for the per-token reading of embeddings).
     transformer : TJEPATransformer or None
-        The cached transformer of ``features`` ("tjepa" or "untrained"). The fine-tuners start
-        from it, frozen (:class:`sklearn.frozen.FrozenEstimator`), so it is not pretrained
-        again; with ``features="raw"`` they pretrain inside ``fit`` (``finetune``, the budget's
-        T-JEPA) or start from an untrained encoder (``finetune_scratch``).
+        The cached transformer of ``features`` ("tjepa" or "untrained"), fitted on every train
+        row without labels. ``finetune`` starts from it, frozen
+        (:class:`sklearn.frozen.FrozenEstimator`), so it is not pretrained again; it has no
+        ``features="raw"`` cell.
 
     Returns
     -------
@@ -186,14 +179,15 @@ def build_model(name, *, data, features, budget, seed, token_width=None, transfo
     task = "regression" if data.task == "regression" else "classification"
     embedded = features != "raw"
     if name == "linear":
-        categorical = () if embedded else tuple(data.frame.select_dtypes(exclude="number").columns)
+        # The linear model keeps the raw columns beside any tokens (bench.inputs).
+        categorical = tuple(data.frame.select_dtypes(exclude="number").columns)
         model = LinearBaseline(task=task, C_grid=tuple(budget.linear_C),
                                categorical_features=categorical)
         return model, {"params": model.get_params(), "config_source": "sklearn_tjepa.bench"}
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got model={name!r}")
     if name in FINETUNE_MODELS:
-        return _finetuner(name, task=task, features=features, budget=budget, seed=seed,
+        return _finetuner(task=task, features=features, budget=budget, seed=seed,
                           transformer=transformer)
     params, source = _config(data.code, name)
     for key in _RUNNER_KEYS:
@@ -205,7 +199,7 @@ def build_model(name, *, data, features, budget, seed, token_width=None, transfo
         params["early_stopping_rounds"] = budget.gbdt_early_stopping_rounds
     else:
         max_epochs = budget.embedding_max_epochs if embedded else budget.deep_max_epochs
-        max_epochs = min(max_epochs, budget.model_max_epochs.get(name, max_epochs))
+        max_epochs = budget.model_max_epochs.get(name, max_epochs)
         params["max_epochs"] = min(params.get("max_epochs", max_epochs), max_epochs)
         params["patience"] = min(params.get("patience", budget.deep_patience), budget.deep_patience)
         params.update(budget.deep_overrides.get(name, {}))

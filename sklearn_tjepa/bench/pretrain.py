@@ -18,7 +18,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from sklearn_tjepa.bench.results import peak_memory
+from sklearn_tjepa.training.monitoring import peak_memory
 
 __all__ = ["FEATURES", "cache_path", "load_or_pretrain", "tjepa_params"]
 
@@ -69,7 +69,7 @@ def _pretrain(data, params: dict) -> dict:
         "pretraining_seconds": pretraining_seconds,
         "pretraining_cpu_seconds": pretraining_cpu_seconds,
         "embedding_seconds": embedding_seconds,
-        "peak_rss_mb": memory["peak_rss_mb"],
+        "peak_rss_mb": round(memory["peak_mb"], 1),
         "n_iter": int(transformer.n_iter_),
         "best_epoch": transformer.best_epoch_,
         "history": transformer.history_,

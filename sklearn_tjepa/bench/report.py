@@ -1,8 +1,12 @@
-"""Build ``docs/benchmarks.md`` and its PNG plots from the result files.
+"""Build ``docs/benchmarks.md``, its verdict table and its PNG plots from the result files.
 
-Everything in the report is read from ``results/**/output_<seed>.json``: scores (mean ± sample
-standard deviation over seeds), budgets, machines, commands and times. Plots are drawn with
-matplotlib's Agg backend next to the Markdown file (``<name>_<dataset_code>*.png``).
+Every figure of ours is recomputed from the ``<results>/<dataset_code>/<cell>/output_<seed>.json``
+files present (a missing seed lowers ``n``; a missing cell shows as *missing*): scores (mean ±
+sample standard deviation over seeds), epochs or rounds run against their caps, paired
+differences over seeds (:mod:`~sklearn_tjepa.bench.paired`), budgets, machines, commands and
+times. The published anchors come from :mod:`~sklearn_tjepa.bench.reference`; California's
+standardised ones are converted with the standard deviation of our California target, read from
+the data. The verdict table is also written on its own (``<name>_verdict.md``) for README.
 """
 
 from __future__ import annotations
@@ -13,13 +17,37 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sklearn_tjepa.bench.reference import EARLIER, EARLIER_NOTE, PAPER, PAPER_NOTE
-from sklearn_tjepa.bench.results import MAIN_METRIC
+from sklearn_tjepa.baselines import GBDT_NAMES
+from sklearn_tjepa.bench.grids import FEW_LABEL_CELLS, FEW_LABEL_FRACTIONS, GRID_A_MODELS
+from sklearn_tjepa.bench.paired import best_by_val, paired_difference, verdict
+from sklearn_tjepa.bench.plots import FEATURE_LABELS, axis_label, plot_fractions, plot_models
+from sklearn_tjepa.bench.pretrain import FEATURES
+from sklearn_tjepa.bench.reference import (
+    SOURCES,
+    TARGET_UNITS,
+    anchors_for,
+    in_our_units,
+)
+from sklearn_tjepa.bench.results import MAIN_METRIC, PROTOCOL, run_name
 
-__all__ = ["load_results", "write_report"]
+__all__ = ["load_results", "target_std", "write_report"]
 
-_GBDTS = ("xgboost", "lightgbm", "catboost", "hist_gradient_boosting")
-_FEATURE_LABELS = {"raw": "raw", "tjepa": "+T-JEPA", "untrained": "+untrained"}
+_MISSING = "missing"
+_METRIC_NAMES = {"accuracy": "accuracy", "rmse": "RMSE"}
+_NOT_COMPARABLE_SPLIT = (
+    "not comparable: our rows are a seeded re-split of the benchmark's val and test subsets"
+)
+
+
+def _fit_columns(fit: dict | None) -> dict:
+    fit = fit or {}
+    return {
+        "fit_unit": fit.get("unit"),
+        "fit_run": fit.get("run", np.nan),
+        "fit_cap": fit.get("cap", np.nan),
+        "fit_best": np.nan if fit.get("best") is None else fit["best"],
+        "ended_by": fit.get("ended_by"),
+    }
 
 
 def load_results(results_dir) -> pd.DataFrame:
@@ -29,20 +57,25 @@ def load_results(results_dir) -> pd.DataFrame:
         record = json.loads(path.read_text())
         metric = MAIN_METRIC[record["task"]]
         ok = record["status"] == "ok"
+        config = record.get("config") or {}
         rows.append(
             {
                 "code": record["dataset_code"],
+                "name": record["dataset"],
                 "task": record["task"],
                 "model": record["model"],
                 "features": record["features"],
                 "fraction": record["label_fraction"],
                 "seed": record["seed"],
                 "status": record["status"],
+                "protocol": record.get("protocol", 1),
                 "error": (record.get("error") or "").splitlines()[0] if not ok else "",
                 "metric": metric,
                 "test": record["test"][metric] if ok else np.nan,
                 "val": record["val"][metric] if ok else np.nan,
-                "test_auc": record["test"].get("roc_auc", np.nan) if ok else np.nan,
+                "reads": config.get("reads"),
+                "n_labelled": record.get("n_labelled", np.nan),
+                **_fit_columns(record.get("fit") if ok else None),
                 "budget": record["budget"],
                 "partial": record["data"]["partial"],
                 "rows": record["data"]["rows"],
@@ -54,7 +87,6 @@ def load_results(results_dir) -> pd.DataFrame:
                 if ok else np.nan,
                 "pretraining_cpu_s": record["cpu_seconds"]["pretraining"] if ok else np.nan,
                 "pretraining": record.get("pretraining"),
-                "token_reading": (record.get("config") or {}).get("token_reading"),
                 "command": record["command"],
                 "machine": record["environment"]["machine"],
                 "commit": record["environment"]["git"]["commit"],
@@ -64,142 +96,295 @@ def load_results(results_dir) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def target_std(name: str, data_dir=None) -> float | None:
+    """Standard deviation (``ddof=0``) of a regression target over all rows of the dataset.
+
+    None when the data cannot be read without downloading (the report then shows standardised
+    anchors without conversion).
+    """
+    from sklearn_tjepa.datasets import load_benchmark
+
+    try:
+        bunch = load_benchmark(name, data_dir=data_dir, download=False)
+    except (OSError, ValueError):
+        return None
+    return float(np.std(bunch.target.to_numpy(dtype=float)))
+
+
+# -- formatting --------------------------------------------------------------------------------
+
+
+def _fraction_text(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def _cell_text(cell: tuple) -> str:
+    model, features, fraction = cell
+    name = run_name(model, features, 1.0)
+    return name if fraction == 1.0 else f"{name} at {_fraction_text(fraction)}"
+
+
+def _chosen(frame: pd.DataFrame, cell: tuple | None) -> str:
+    """A cell chosen on val and its test score: ``"finetune+tjepa at 1%: 0.8000 ± ... (n=3)"``."""
+    if cell is None:
+        return _MISSING
+    model, features, fraction = cell
+    rows = frame[(frame.model == model) & (frame.features == features)
+                 & (frame.fraction == fraction) & (frame.status == "ok")]
+    return f"{_cell_text(cell)}: {_fmt(rows['test'])}"
+
+
 def _fmt(values: pd.Series) -> str:
     values = values.dropna()
     if values.empty:
-        return "–"
+        return _MISSING
     if values.size == 1:
         return f"{values.iloc[0]:.4f} (n=1)"
     return f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (n={values.size})"
 
 
-def _better(a: float, b: float, metric: str) -> bool:
-    return a < b if metric == "rmse" else a > b
+def _fmt_diff(difference: dict | None) -> str:
+    if difference is None:
+        return _MISSING
+    se = "" if difference["se"] is None else f" ± {difference['se']:.4f}"
+    return f"{difference['mean']:+.4f}{se} (n={difference['n']})"
 
 
-def _plot_models(frame: pd.DataFrame, code: str, metric: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    models = sorted(frame["model"].unique())
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(models)), 4))
-    width = 0.27
-    for k, features in enumerate(("raw", "tjepa", "untrained")):
-        cells = [frame[(frame.model == m) & (frame.features == features)]["test"].dropna()
-                 for m in models]
-        means = [c.mean() if c.size else np.nan for c in cells]
-        stds = [c.std(ddof=1) if c.size > 1 else 0.0 for c in cells]
-        ax.bar(np.arange(len(models)) + (k - 1) * width, means, width, yerr=stds, capsize=2,
-               label=_FEATURE_LABELS[features])
-    for model in _GBDTS:
-        cell = frame[(frame.model == model) & (frame.features == "raw")]["test"].dropna()
-        if cell.size:
-            ax.axhline(cell.mean(), linestyle="--", linewidth=0.8, color="grey")
-    for i, model in enumerate(models):
-        paper = PAPER.get((code, model), {})
-        for features, offset in (("raw", -width), ("tjepa", 0.0)):
-            if features in paper:
-                ax.plot(i + offset, paper[features], "kx")
-    ax.set_xticks(np.arange(len(models)), models, rotation=30, ha="right")
-    ax.set_ylabel(f"test {metric}")
-    ax.set_title(f"{code}: raw vs +T-JEPA vs +untrained (x: paper; dashed: GBDTs on raw)")
-    finite = frame["test"].dropna()
-    if not finite.empty:
-        low, high = finite.min(), finite.max()
-        ax.set_ylim(low - 0.1 * (high - low + 1e-3), high + 0.1 * (high - low + 1e-3))
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def _extent(rows: pd.DataFrame) -> tuple[str, str]:
+    """``("12.3 / 20 epochs, best 10.0", "1 of 3")`` for the finished seeds of one cell."""
+    if rows.empty:
+        return "–", "–"
+    fits = rows[rows["fit_unit"].notna()]
+    if fits.empty:
+        return "not recorded", "–"
+    unit = fits["fit_unit"].iloc[0]
+    best = fits["fit_best"].dropna()
+    text = f"{fits['fit_run'].mean():.1f} / {fits['fit_cap'].max():.0f} {unit}"
+    if not best.empty:
+        text += f", best {best.mean():.1f}"
+    return text, f"{int((fits['ended_by'] == 'cap').sum())} of {len(fits)}"
 
 
-def _plot_fractions(frame: pd.DataFrame, code: str, metric: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for (model, features), cells in frame.groupby(["model", "features"]):
-        curve = cells.groupby("fraction")["test"].agg(["mean", "std"]).sort_index()
-        if len(curve) < 2:
-            continue
-        ax.errorbar(curve.index, curve["mean"], yerr=curve["std"].fillna(0.0), marker="o",
-                    capsize=2, label=f"{model} {_FEATURE_LABELS[features]}",
-                    linestyle="--" if model in _GBDTS else "-")
-    ax.set_xscale("log")
-    ax.set_xlabel("share of labelled train rows")
-    ax.set_ylabel(f"test {metric}")
-    ax.set_title(f"{code}: few labels (pretraining always on all train rows)")
-    ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def _reads(rows: pd.DataFrame) -> str:
+    reads = sorted({r for r in rows["reads"].dropna()})
+    return "; ".join(reads) if reads else ("not recorded" if not rows.empty else "–")
 
 
-def _model_table(frame: pd.DataFrame, code: str) -> list[str]:
+def _cells_table(frame: pd.DataFrame, cells: list[tuple], *, fractions: bool) -> list[str]:
+    """One row per cell: scores over seeds, what the model read, the fits' extent and time."""
+    head = ["model", "features", *(("labels", "labelled rows") if fractions else ()), "reads",
+            "test", "val", "epochs or rounds run / cap", "ended by the cap", "fit s"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for model, features, fraction in cells:
+        cell = frame[(frame.model == model) & (frame.features == features)
+                     & (frame.fraction == fraction)]
+        rows = cell[cell.status == "ok"]
+        extent, capped = _extent(rows)
+        test = _fmt(rows["test"])
+        failed = sorted(cell[cell.status != "ok"]["seed"])
+        if failed:
+            test += f"; failed seeds {', '.join(str(s) for s in failed)}"
+        labelled = f"{rows['n_labelled'].mean():.0f}" if not rows.empty else "–"
+        values = [model, FEATURE_LABELS[features],
+                  *((_fraction_text(fraction), labelled) if fractions else ()), _reads(rows),
+                  test, _fmt(rows["val"]), extent, capped,
+                  f"{rows['fit_s'].mean():.1f}" if not rows.empty else "–"]
+        lines.append("| " + " | ".join(values) + " |")
+    return lines
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def _frozen_cells() -> list[tuple]:
+    return [(m, f, 1.0) for m in GRID_A_MODELS for f in FEATURES]
+
+
+def _few_label_cells() -> list[tuple]:
+    return [(m, f, r) for m, f in FEW_LABEL_CELLS for r in FEW_LABEL_FRACTIONS]
+
+
+def _frozen_differences(frame: pd.DataFrame, metric: str) -> list[tuple]:
+    """(model, difference, verdict) of +T-JEPA minus +untrained for each grid-A model."""
+    out = []
+    for model in GRID_A_MODELS:
+        diff = paired_difference(frame, (model, "tjepa", 1.0), (model, "untrained", 1.0))
+        out.append((model, diff, verdict(diff, metric)))
+    return out
+
+
+def _finetune_differences(frame: pd.DataFrame, metric: str) -> dict:
+    """Fraction -> (difference, verdict) of finetune+tjepa minus finetune+untrained."""
+    out = {}
+    for fraction in FEW_LABEL_FRACTIONS:
+        diff = paired_difference(frame, ("finetune", "tjepa", fraction),
+                                 ("finetune", "untrained", fraction))
+        out[fraction] = (diff, verdict(diff, metric))
+    return out
+
+
+def _pipeline_vs_gbdt(frame: pd.DataFrame, metric: str) -> dict:
+    """Fraction -> (best T-JEPA cell, best raw GBDT cell, difference, verdict), chosen on val."""
+    out = {}
+    for fraction in FEW_LABEL_FRACTIONS:
+        at = frame[(frame.fraction == fraction) & (frame.status == "ok")]
+        tjepa = sorted({(m, "tjepa", fraction) for m in at[at.features == "tjepa"]["model"]})
+        gbdts = sorted({(m, "raw", fraction) for m in at[at.features == "raw"]["model"]
+                        if m in GBDT_NAMES})
+        ours, theirs = best_by_val(frame, tjepa, metric), best_by_val(frame, gbdts, metric)
+        diff = paired_difference(frame, ours, theirs) if ours and theirs else None
+        out[fraction] = (ours, theirs, diff, verdict(diff, metric))
+    return out
+
+
+def _anchor_table(code: str, partial: bool, std: float | None, unit: str | None) -> list[str]:
+    anchors = anchors_for(code)
+    if not anchors:
+        return []
+    scale = f" ({unit})" if unit else ""
+    lines = ["Published test figures, as printed and on our scale:", "",
+             f"| published | model | setting | as printed | on our scale{scale} | comparable |",
+             "|---|---|---|---|---|---|"]
+    for anchor in anchors:
+        ours = in_our_units(anchor, std)
+        printed = f"{anchor.score:.3f}" + (" (standardised target)" if anchor.standardised else "")
+        converted = "needs the data" if ours is None else f"{ours:.3f}"
+        caveat = anchor.caveat or (_NOT_COMPARABLE_SPLIT if partial else "yes, same split")
+        lines.append(f"| *published*: {SOURCES[anchor.source][0]} | {anchor.model} | "
+                     f"{anchor.setting} | {printed} | {converted} | {caveat} |")
+    if std is not None and any(a.standardised for a in anchors):
+        lines += ["", f"Standardised figures are multiplied by the standard deviation of our "
+                  f"target, {std:.4f}{scale} (all rows, ddof=0)."]
+    return lines + [""]
+
+
+def _dataset_section(frame: pd.DataFrame, code: str, out: Path, data_dir) -> list[str]:
+    metric = frame["metric"].iloc[0]
+    unit = TARGET_UNITS.get(code)
+    ylabel = axis_label(metric, unit)
+    partial = bool(frame["partial"].any())
+    rows = frame["rows"].iloc[0]
+    variant = "PARTIAL data" if partial else "full data"
+    if frame["subset_by_budget"].any():
+        variant += ", rows subset by the budget"
+    seeds = ", ".join(str(s) for s in sorted(frame["seed"].unique()))
+    std = None
+    if any(a.standardised for a in anchors_for(code)):
+        std = target_std(frame["name"].iloc[0], data_dir)
+    lines = [f"## {code}", "",
+             f"Test {_METRIC_NAMES[metric]}{f' in {unit}' if unit else ''}"
+             f"{' (lower is better)' if metric == 'rmse' else ''}; {variant}; train/val/test rows "
+             f"{rows['train']}/{rows['val']}/{rows['test']}; budget "
+             f"{', '.join(sorted(frame['budget'].unique()))}; seeds {seeds}.", ""]
+    if partial:
+        lines += [f"**{_NOT_COMPARABLE_SPLIT[0].upper()}{_NOT_COMPARABLE_SPLIT[1:]}**: no "
+                  "published figure below can be compared with these rows.", ""]
+    lines += _anchor_table(code, partial, std, unit)
+
+    frozen = frame[frame.fraction == 1.0]
+    lines += ["### Frozen features: raw vs +T-JEPA vs +untrained", ""]
+    lines += _cells_table(frame, _frozen_cells(), fractions=False) + [""]
+    lines += ["Paired over seeds, +T-JEPA minus +untrained (test):", "",
+              "| model | difference ± SE (n) | verdict |", "|---|---|---|"]
+    lines += [f"| {model} | {_fmt_diff(diff)} | {word} |"
+              for model, diff, word in _frozen_differences(frame, metric)]
+    lines.append("")
+    if frozen["test"].notna().any():
+        plot = out.with_name(f"{out.stem}_{code}.png")
+        anchors = {a.model: in_our_units(a, std) for a in anchors_for(code)
+                   if a.setting == "raw" and a.caveat is None and not partial}
+        plot_models(frozen, models=list(GRID_A_MODELS), ylabel=ylabel, path=plot,
+                    anchors={m: v for m, v in anchors.items() if v is not None},
+                    title=f"{code}: raw vs +T-JEPA vs +untrained (mean ± std over seeds)")
+        lines += [f"![{code}: scores by model and feature set]({plot.name})", ""]
+
+    lines += ["### Few labels (pretraining on every train row, labels hidden)", "",
+              "The labelled rows are the same for every model at one seed and label fraction.",
+              ""]
+    lines += _cells_table(frame, _few_label_cells(), fractions=True) + [""]
+    lines += ["Paired over seeds (test): fine-tuning from the pretrained minus from the untrained "
+              "encoder; the best T-JEPA pipeline minus the best raw GBDT on the same labels, "
+              "each chosen by mean val score (its test score after its name):", "",
+              "| labels | finetune+tjepa − finetune+untrained | verdict | best T-JEPA pipeline | "
+              "best raw GBDT | difference | verdict |", "|---|---|---|---|---|---|---|"]
+    finetune = _finetune_differences(frame, metric)
+    versus = _pipeline_vs_gbdt(frame, metric)
+    for fraction in FEW_LABEL_FRACTIONS:
+        diff, word = finetune[fraction]
+        ours, theirs, best_diff, best_word = versus[fraction]
+        lines.append(f"| {_fraction_text(fraction)} | {_fmt_diff(diff)} | {word} | "
+                     f"{_chosen(frame, ours)} | {_chosen(frame, theirs)} | "
+                     f"{_fmt_diff(best_diff)} | {best_word} |")
+    lines.append("")
+    few = frame[frame.status == "ok"]
+    few = few[[(m, f) in FEW_LABEL_CELLS for m, f in zip(few.model, few.features)]]
+    if few["fraction"].nunique() > 1:
+        plot = out.with_name(f"{out.stem}_{code}_fractions.png")
+        plot_fractions(few, cells=list(FEW_LABEL_CELLS), ylabel=ylabel, path=plot,
+                       title=f"{code}: few labels (mean ± std over seeds)")
+        lines += [f"![{code}: score against label fraction]({plot.name})", ""]
+
+    known = set(_frozen_cells()) | set(_few_label_cells())
+    others = sorted({(r.model, r.features, r.fraction) for r in frame.itertuples()} - known)
+    if others:
+        lines += ["### Other cells", ""] + _cells_table(frame, others, fractions=True) + [""]
+    return lines
+
+
+def _verdict_row(frame: pd.DataFrame, code: str) -> str:
+    metric = frame["metric"].iloc[0]
+    words = [word for _, _, word in _frozen_differences(frame, metric)]
+    decided = [w for w in words if w != "missing"]
+    frozen = (", ".join(f"{label}: {decided.count(label)}" for label in
+                        ("helps", "hurts", "no clear difference", "one seed")
+                        if decided.count(label))
+              + f" (of {len(decided)} models)") if decided else _MISSING
+
+    def text(diff, word):
+        return word if diff is None else f"{word}: {_fmt_diff(diff)}"
+
+    finetune = _finetune_differences(frame, metric)
+    versus = _pipeline_vs_gbdt(frame, metric)
+    cells = [text(*finetune[r]) for r in FEW_LABEL_FRACTIONS]
+    cells += [text(*versus[r][2:]) for r in FEW_LABEL_FRACTIONS]
+    return f"| {code} ({metric}) | {frozen} | " + " | ".join(cells) + " |"
+
+
+def _verdict_table(ok: pd.DataFrame) -> list[str]:
+    fractions = [_fraction_text(r) for r in FEW_LABEL_FRACTIONS]
     lines = [
-        "| model | raw | +T-JEPA | +untrained | paper raw | paper +T-JEPA |",
-        "|---|---|---|---|---|---|",
+        "Where T-JEPA pretraining helps, paired over seeds on test. *helps* only when the mean "
+        "difference is better by more than two standard errors (higher accuracy, lower RMSE); "
+        "differences are pretrained minus untrained (or T-JEPA pipeline minus GBDT), in the "
+        "metric's units, so a negative RMSE difference is a gain.",
+        "",
+        "| dataset | frozen tokens: +T-JEPA vs +untrained, per model | "
+        + " | ".join(f"fine-tuning, pretrained vs untrained, {f} labels" for f in fractions)
+        + " | " + " | ".join(f"best T-JEPA pipeline vs best raw GBDT, {f} labels"
+                             for f in fractions) + " |",
+        "|---" * (2 + 2 * len(fractions)) + "|",
     ]
-    for model in sorted(frame["model"].unique()):
-        cells = [_fmt(frame[(frame.model == model) & (frame.features == f)]["test"])
-                 for f in ("raw", "tjepa", "untrained")]
-        paper = PAPER.get((code, model), {})
-        ref = [f"{paper[f]:.3f}" if f in paper else "–" for f in ("raw", "tjepa")]
-        lines.append(f"| {model} | " + " | ".join(cells + ref) + " |")
-    return lines
-
-
-def _verdicts(frame: pd.DataFrame, code: str, metric: str) -> list[str]:
-    """Plain statements of where T-JEPA does and does not help (means over seeds)."""
-    lines = []
-    means = frame.groupby(["model", "features"])["test"].mean()
-    stds = frame.groupby(["model", "features"])["test"].std(ddof=1)
-    for model in sorted(frame["model"].unique()):
-        if (model, "tjepa") not in means or (model, "raw") not in means:
-            continue
-        tjepa, raw = means[(model, "tjepa")], means[(model, "raw")]
-        untrained = means.get((model, "untrained"), np.nan)
-        noise = np.nanmax([stds.get((model, "tjepa"), np.nan), stds.get((model, "raw"), np.nan),
-                           0.0])
-        if not _better(tjepa, raw, metric) or abs(tjepa - raw) <= noise:
-            lines.append(f"- {code} {model}: T-JEPA does **not** help "
-                         f"(raw {raw:.4f}, +T-JEPA {tjepa:.4f}).")
-        elif not np.isnan(untrained) and not _better(tjepa, untrained, metric):
-            lines.append(f"- {code} {model}: +T-JEPA beats raw ({tjepa:.4f} vs {raw:.4f}) but not "
-                         f"the untrained encoder ({untrained:.4f}): the gain is not pretraining's.")
-        else:
-            lines.append(f"- {code} {model}: +T-JEPA {tjepa:.4f} vs raw {raw:.4f}"
-                         + (f", untrained {untrained:.4f}" if not np.isnan(untrained) else "")
-                         + ".")
-    best_gbdt = [means[(m, "raw")] for m in _GBDTS if (m, "raw") in means]
-    tjepa_cells = [means[k] for k in means.index if k[1] == "tjepa"]
-    if best_gbdt and tjepa_cells:
-        pick = min if metric == "rmse" else max
-        gbdt, ours = pick(best_gbdt), pick(tjepa_cells)
-        if not _better(ours, gbdt, metric):
-            lines.append(f"- {code}: the best +T-JEPA model ({ours:.4f}) does **not** reach the "
-                         f"best GBDT on the raw table ({gbdt:.4f}).")
-    return lines
+    return lines + [_verdict_row(cells, code) for code, cells in ok.groupby("code")]
 
 
 def _pretraining_table(frame: pd.DataFrame) -> list[str]:
     lines = [
-        "| dataset | features | seeds | pretraining s | epochs run | epoch kept | embedding s "
-        "| peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| dataset | features | configuration | seeds | pretraining s | epochs run | epoch kept "
+        "| embedding s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     cells = frame[frame["pretraining"].notna()]
     for (code, features), group in cells.groupby(["code", "features"]):
         by_seed = group.drop_duplicates("seed")
         info = pd.DataFrame(list(by_seed["pretraining"]))
+        params = info["params"].iloc[0]
+        config = (f"width {params.get('d_model')}, {params.get('n_layers')} layers, "
+                  f"≤ {params.get('max_epochs')} epochs")
+        kept = info["best_epoch"].dropna()
         lines.append(
-            f"| {code} | {_FEATURE_LABELS[features]} | {len(by_seed)} | "
+            f"| {code} | {FEATURE_LABELS[features]} | {config} | {len(by_seed)} | "
             f"{by_seed['pretraining_s'].mean():.1f} | {info['n_iter'].mean():.1f} | "
-            f"{info['best_epoch'].dropna().mean() if info['best_epoch'].notna().any() else '–'} | "
+            f"{f'{kept.mean():.1f}' if not kept.empty else '–'} | "
             f"{info['embedding_seconds'].mean():.1f} | {info['peak_rss_mb'].max():.0f} |"
         )
     return lines
@@ -207,8 +392,7 @@ def _pretraining_table(frame: pd.DataFrame) -> list[str]:
 
 def _runs_section(frame: pd.DataFrame) -> list[str]:
     lines = ["## Runs", ""]
-    machines = {json.dumps(m, sort_keys=True) for m in frame["machine"]}
-    for machine in sorted(machines):
+    for machine in sorted({json.dumps(m, sort_keys=True) for m in frame["machine"]}):
         m = json.loads(machine)
         lines.append(f"- Machine: {m['platform']}, {m['cpu_count']} CPUs ({m['processor']}), "
                      f"torch threads {m['torch_threads']}, GPU {m['cuda'] or 'none'}.")
@@ -216,18 +400,18 @@ def _runs_section(frame: pd.DataFrame) -> list[str]:
                  "(limits in `sklearn_tjepa/bench/budgets.py`).")
     lines.append(f"- Seeds: {', '.join(str(s) for s in sorted(frame['seed'].unique()))}.")
     lines.append(f"- Commits: {', '.join(sorted({str(c)[:10] for c in frame['commit']}))}.")
+    older = frame[frame["protocol"] != PROTOCOL]
+    if not older.empty:
+        lines.append(f"- {len(older)} result files predate protocol {PROTOCOL}: their +T-JEPA "
+                     "GBDTs and linear model read the tokens without the raw columns, and they "
+                     "record neither what the model read nor how the fit ended.")
     pretraining = frame[frame["pretraining"].notna()].drop_duplicates(["code", "features", "seed"])
     total = frame["fit_s"].sum() + frame["inference_s"].sum() + pretraining["pretraining_s"].sum()
     cpu = frame["cpu_s"].sum() + pretraining["pretraining_cpu_s"].sum()
     lines.append(f"- Measured compute: {total / 3600:.2f} h of wall-clock time and {cpu / 3600:.2f} h "
                  f"of CPU time summed over all fits, predictions and pretrainings ({len(frame)} "
-                 f"cells, {len(pretraining)} pretrainings); results finished between "
+                 f"results, {len(pretraining)} pretrainings); results finished between "
                  f"{frame['finished'].min()} and {frame['finished'].max()} (UTC).")
-    readings = sorted({r for r in frame["token_reading"].dropna()})
-    if readings:
-        lines.append(f"- Deep models read frozen tokens as: {', '.join(readings)} (`per_token`: a "
-                     "learned linear reduction of each token before the network, the T-JEPA "
-                     "paper's reading; GBDTs and the linear model read the flattened tokens).")
     lines += ["- Commands that produced these results:", ""]
     lines += [f"      {command}" for command in sorted(frame["command"].unique())]
     return lines + [""]
@@ -237,90 +421,80 @@ _PROTOCOL = """## Protocol
 
 - Splits: the benchmark's published train/val/test split for Adult and California; for Higgs and
   Jannis, where only the benchmark's val and test rows are available offline, a seeded stratified
-  re-split of those rows (scores not comparable with published full-data figures). Every result
-  file records its data source, whether the data is partial and the sizes.
+  re-split of those rows (not comparable with published figures). Every result file records its
+  data source, whether the data is partial and the sizes.
 - Preprocessing (scaling, encoding, T-JEPA) is fitted on train rows only. T-JEPA is pretrained on
-  all train rows without labels; the epoch kept is the one with the lowest JEPA loss on val rows.
-  The untrained control is the same encoder with `max_epochs=0`.
-- Early stopping (deep models, GBDTs) and the linear model's regularisation use the val split
-  only; the test split is scored once, after every choice.
+  every train row without labels, also for the few-label cells; the epoch kept is the one with the
+  lowest JEPA loss on val rows. The untrained control is the same encoder with `max_epochs=0`.
+- What each model reads is in the `reads` column: GBDTs and the linear model read the raw columns
+  plus the flattened tokens (as a `FeatureUnion` would give); the deep baselines read the tokens
+  alone, each token reduced to one number by a learned linear map (per token) or flattened, as the
+  budget says; `finetune` reads the raw table through the encoder it fine-tunes end to end, from
+  the pretrained (`+T-JEPA`) or the untrained (`+untrained`) encoder. The T-JEPA paper's tuned
+  models read the tokens differently by dataset (California: a linear map of the flattened
+  tokens; Adult: per feature, FT-Transformer aside), so neither reading here is *the* paper's.
+- Early stopping (deep models, fine-tuners, GBDTs) and the linear model's regularisation use the
+  whole val split; the test split is scored once, after every choice. Every fit is capped by the
+  budget; the tables give the epochs or rounds run against the cap and how many fits the cap
+  ended (rather than early stopping).
 - Label fractions: the downstream model sees a stratified share of the train rows (at least 10
-  rows and two per class); val stays whole.
+  rows and two per class), the same rows for every model at one seed; val stays whole.
 - Scores: accuracy (classification) or RMSE (regression, lower is better) on test, mean ±
-  sample standard deviation over seeds, n = number of seeds.
+  sample standard deviation over seeds, n = number of seeds. Paired differences: mean ± standard
+  error over the seeds both cells finished.
 """
 
 
-def write_report(results_dir, out) -> Path:
-    """Write the Markdown report and its plots.
+def write_report(results_dir, out, *, data_dir=None) -> list[Path]:
+    """Write the Markdown report, its verdict table and its plots.
 
     Parameters
     ----------
     results_dir : path-like
         Folder of the runner's outputs.
     out : path-like
-        Markdown file to write; the PNG plots go next to it.
+        Markdown file to write; the PNG plots and ``<stem>_verdict.md`` go next to it.
+    data_dir : path-like or None
+        Dataset folder for the target standard deviation that converts standardised published
+        figures (default: ``SKLEARN_TJEPA_DATA``); nothing is downloaded.
 
     Returns
     -------
-    path : Path
-        The Markdown file.
+    paths : list of Path
+        The report and the verdict table.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    verdict_path = out.with_name(f"{out.stem}_verdict.md")
     frame = load_results(results_dir)
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Generated by `python -m benchmarks report` from `{results_dir}`; do not edit by hand.",
-        "",
-    ]
+    lines = ["# Benchmarks", "",
+             f"Generated by `python -m benchmarks report` from `{results_dir}`; do not edit by hand.",
+             ""]
+    # The verdict page is for README to include; the docs reach it through the report only.
+    verdict_lines = ["---", "orphan: true", "---", "", "# Benchmark verdict", ""]
     if frame.empty:
-        out.write_text("\n".join(lines + ["No results yet: run `python -m benchmarks run`.", ""]))
-        return out
+        empty = "No results yet: run `python -m benchmarks run`."
+        out.write_text("\n".join(lines + [empty]) + "\n")
+        verdict_path.write_text("\n".join(verdict_lines + [empty]) + "\n")
+        return [out, verdict_path]
     ok = frame[frame["status"] == "ok"]
+    verdicts = _verdict_table(ok)
+    verdict_path.write_text("\n".join(
+        verdict_lines + verdicts + ["", f"Generated by `python -m benchmarks report`; details in "
+                                        f"[{out.name}]({out.name})."]) + "\n")
+    lines += ["## Verdict", ""] + verdicts + [""]
     lines += _runs_section(frame) + [_PROTOCOL]
-    verdicts = []
-    for code, cells in ok.groupby("code"):
-        metric = cells["metric"].iloc[0]
-        full = cells[cells["fraction"] == 1.0]
-        variant = "PARTIAL subset" if cells["partial"].any() else "full data"
-        if cells["subset_by_budget"].any():
-            variant += ", rows subset by the budget"
-        rows = cells["rows"].iloc[0]
-        lines += [f"## {code}", "",
-                  f"Test {metric}{' (lower is better)' if metric == 'rmse' else ''}; {variant}; "
-                  f"train/val/test rows {rows['train']}/{rows['val']}/{rows['test']}; budget "
-                  f"{', '.join(sorted(cells['budget'].unique()))}.", ""]
-        if not full.empty:
-            plot = out.with_name(f"{out.stem}_{code}.png")
-            _plot_models(full, code, metric, plot)
-            lines += _model_table(full, code) + ["", f"![{code}]({plot.name})", ""]
-            verdicts += _verdicts(full, code, metric)
-        if cells["fraction"].nunique() > 1:
-            plot = out.with_name(f"{out.stem}_{code}_fractions.png")
-            _plot_fractions(cells, code, metric, plot)
-            table = cells.groupby(["model", "features", "fraction"])["test"].apply(_fmt)
-            lines += ["### Few labels", "", "| model | features | label fraction | test |",
-                      "|---|---|---|---|"]
-            lines += [f"| {m} | {_FEATURE_LABELS[f]} | {r:g} | {v} |"
-                      for (m, f, r), v in table.items()]
-            lines += ["", f"![{code} label fractions]({plot.name})", ""]
-    lines += ["## Where T-JEPA does and does not help", "",
-              "A +T-JEPA mean within one standard deviation of raw counts as no help.", ""]
-    lines += verdicts or ["- No +T-JEPA results yet."]
-    lines += ["", "## Pretraining cost", ""] + _pretraining_table(ok) + [""]
-    lines += ["## Reference figures", "", f"Paper columns above: {PAPER_NOTE}", "",
-              f"Earlier measurements: {EARLIER_NOTE}", "", "| dataset | model | test |",
-              "|---|---|---|"]
-    for (code, model), value in EARLIER.items():
-        text = f"{value[0]:.3f}-{value[1]:.3f}" if isinstance(value, tuple) else f"{value:.3f}"
-        lines.append(f"| {code} | {model} | {text} |")
+    for code, cells in frame.groupby("code"):
+        lines += _dataset_section(cells, code, out, data_dir)
+    lines += ["## Pretraining cost", ""] + _pretraining_table(ok) + [""]
+    lines += ["## References", ""]
+    lines += [f"- {label}: {citation}." for label, citation in SOURCES.values()]
     failed = frame[frame["status"] != "ok"]
     if not failed.empty:
-        lines += ["", "## Failed cells", "", "| dataset | model | features | fraction | seed | error |",
+        lines += ["", "## Failed cells", "",
+                  "| dataset | model | features | fraction | seed | error |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {r.code} | {r.model} | {r.features} | {r.fraction:g} | {r.seed} | "
                   f"{r.error.replace('|', '/')} |" for r in failed.itertuples()]
     out.write_text("\n".join(lines) + "\n")
-    return out
+    return [out, verdict_path]

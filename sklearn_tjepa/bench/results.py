@@ -1,4 +1,4 @@
-"""Where results go and what they hold: paths, metrics, environment, peak memory, summaries.
+"""Where results go and what they hold: paths, metrics, environment, summaries.
 
 Layout: ``<out>/<dataset_code>/<model>[+tjepa|+untrained][@<fraction>]/output_<seed>.json`` and
 one ``summary.json`` per directory. Files are written atomically (temporary file, then rename),
@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
-import sys
-from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -23,10 +20,10 @@ from sklearn.metrics import accuracy_score, roc_auc_score, root_mean_squared_err
 
 __all__ = [
     "MAIN_METRIC",
+    "PROTOCOL",
     "environment",
     "metrics",
     "output_path",
-    "peak_memory",
     "read_outputs",
     "run_name",
     "summarize",
@@ -35,6 +32,11 @@ __all__ = [
 
 #: The metric of the tables, by task; RMSE is lower-is-better, the others higher-is-better.
 MAIN_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse"}
+#: Version of what a result means, recorded in each; a result of another version is stale and
+#: runs again. 2: GBDTs and ``linear`` read the raw columns beside the tokens, ``finetune`` starts
+#: from the cached encoder of every train row, and each result records ``fit`` and
+#: ``config.reads``.
+PROTOCOL = 2
 _PACKAGES = (
     "sklearn-tjepa", "torch", "scikit-learn", "numpy", "pandas", "skorch", "xgboost-cpu",
     "xgboost", "lightgbm", "catboost", "rtdl-revisiting-models", "rtdl-num-embeddings",
@@ -74,42 +76,6 @@ def metrics(task: str, estimator, X, y) -> dict:
     if task == "binary":
         scores["roc_auc"] = float(roc_auc_score(y, proba[:, 1]))
     return scores
-
-
-def _proc_status(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return float(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
-
-
-@contextmanager
-def peak_memory():
-    """Measure the peak resident memory of this process over a block, in MiB.
-
-    On Linux the peak (``VmHWM``) is reset at entry through ``/proc/self/clear_refs``, so the
-    figure covers the block only (``scope="block"``); elsewhere it is the process's peak so far
-    (``ru_maxrss``, ``scope="process"``). Yields a dict that holds ``peak_rss_mb`` and ``scope``
-    after the block.
-    """
-    record = {}
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        scope = "block"
-    except OSError:
-        scope = "process"
-    try:
-        yield record
-    finally:
-        peak = _proc_status("VmHWM") if scope == "block" else None
-        if peak is None:
-            scale = 1.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-            scope = "process"
-        record.update(peak_rss_mb=round(peak, 1), scope=scope)
 
 
 def _git_commit() -> dict:
@@ -180,10 +146,13 @@ def summarize(directory) -> dict:
 
     Holds ``metric`` (the main metric), ``test`` and ``val`` (``mean``, ``std`` with ``ddof=1``,
     null for one seed, and ``n`` over the successful seeds), the same for every other score under
-    ``scores``, the mean pretraining, fit and inference seconds, ``seeds`` and ``failed_seeds``.
+    ``scores``, the mean pretraining, fit and inference seconds, ``fit`` (the unit, the mean
+    epochs or rounds run, the largest cap and how many fits the cap ended; null for results
+    without the record), ``seeds`` and ``failed_seeds``.
     """
     records = read_outputs(directory)
     ok = [r for r in records if r["status"] == "ok"]
+    extents = [r["fit"] for r in ok if r.get("fit")]
     metric = MAIN_METRIC[records[0]["task"]] if records else None
     names = sorted({name for r in ok for name in r["test"]})
     summary = {
@@ -198,6 +167,12 @@ def summarize(directory) -> dict:
             key: _stats([r["seconds"][key] for r in ok])["mean"]
             for key in ("pretraining", "fit", "inference")
         },
+        "fit": {
+            "unit": extents[0]["unit"],
+            "run": _stats([e["run"] for e in extents]),
+            "cap": max(e["cap"] for e in extents),
+            "ended_by_cap": sum(e["ended_by"] == "cap" for e in extents),
+        } if extents else None,
         "seeds": [r["seed"] for r in ok],
         "failed_seeds": [r["seed"] for r in records if r["status"] != "ok"],
     }

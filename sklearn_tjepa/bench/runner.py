@@ -1,20 +1,24 @@
 """Run the benchmark grid: resumable, one pretraining per (dataset, seed, configuration).
 
-The grid is every (dataset, model, features, label fraction, seed). A cell whose output file holds
-a successful result is skipped, so an interrupted run resumes where it stopped; a failed cell is
-recorded with its error (and retried by the next run) without stopping the others. Pretraining
-runs first, once per (dataset, seed, T-JEPA configuration), and is cached on disk for the nine
-models that read its embeddings.
+The cells (:mod:`~sklearn_tjepa.bench.grids`) run in blocks of one (dataset, seed), in the order
+given. A cell whose output file holds a successful result of the current protocol and budget
+limits is skipped, so an interrupted run resumes where it stopped; a failed or stale cell (an
+older protocol, or other budget limits) runs again and its output is replaced; a failing cell is
+recorded with its error without stopping the others. Each block first pretrains what its cells
+need (cached on disk, pretrained on every train row without labels), then runs its cells; each
+cell's ``summary.json`` is rewritten as soon as one of its seeds finishes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -23,18 +27,15 @@ from tqdm.auto import tqdm
 
 from sklearn_tjepa.bench.budgets import Budget
 from sklearn_tjepa.bench.data import labelled_rows, load_data
+from sklearn_tjepa.bench.fits import fit_extent
+from sklearn_tjepa.bench.grids import Task
+from sklearn_tjepa.bench.inputs import RAW_PLUS_TOKENS, describe_reading, model_input
 from sklearn_tjepa.bench.models import FINETUNE_MODELS, build_model
 from sklearn_tjepa.bench.pretrain import load_or_pretrain, tjepa_params
-from sklearn_tjepa.bench.results import (
-    environment,
-    metrics,
-    output_path,
-    peak_memory,
-    summarize,
-    write_json,
-)
+from sklearn_tjepa.bench.results import PROTOCOL, environment, metrics, output_path, summarize, write_json
+from sklearn_tjepa.training.monitoring import peak_memory
 
-__all__ = ["Settings", "Task", "plan", "run"]
+__all__ = ["Settings", "bench_data", "budget_limits", "cell_path", "cell_status", "run"]
 
 
 @dataclass(frozen=True)
@@ -64,44 +65,49 @@ class Settings:
     command: str = ""
 
 
-@dataclass(frozen=True, order=True)
-class Task:
-    """One cell of the grid."""
+def budget_limits(budget: Budget, model: str, features: str) -> dict:
+    """The budget's limits a cell depends on, as its result records them (JSON types).
 
-    dataset: str
-    seed: int
-    features: str
-    fraction: float
-    model: str = field(compare=True)
-
-
-def plan(datasets, models, features, fractions, seeds) -> list[Task]:
-    """Every cell of the grid, grouped by dataset and seed (so pretraining is reused early).
-
-    ``finetune_scratch`` gets its raw-feature cells only (it never reads a pretraining).
+    All limits but the description, with the per-model entries (``model_max_epochs``,
+    ``deep_overrides``, ``gbdt_overrides``) of ``model`` only; a raw-feature cell does not depend
+    on the T-JEPA configuration or the token reading. Changing a limit makes stale exactly the
+    cells that depend on it.
     """
-    return sorted(
-        Task(dataset=d, seed=int(s), features=f, fraction=float(r), model=m)
-        for d in datasets for s in seeds for f in features for r in fractions for m in models
-        if m != "finetune_scratch" or f == "raw"
-    )
+    limits = budget.as_dict()
+    limits.pop("description")
+    for key in ("model_max_epochs", "deep_overrides", "gbdt_overrides"):
+        limits[key] = {name: value for name, value in limits[key].items() if name == model}
+    if features == "raw":
+        limits.pop("tjepa")
+        limits.pop("token_reading")
+    return json.loads(json.dumps(limits))
 
 
-def _data(settings: Settings, dataset: str):
+def bench_data(settings: Settings, dataset: str):
+    """The dataset under the budget's row limits (cached per process)."""
     limits = tuple(sorted(settings.budget.max_rows.items()))
     return load_data(dataset, limits, settings.data_dir)
 
 
-def _path(settings: Settings, task: Task) -> Path:
-    code = _data(settings, task.dataset).code
+def cell_path(settings: Settings, task: Task) -> Path:
+    """The output file of ``task``."""
+    code = bench_data(settings, task.dataset).code
     return output_path(settings.out, code, task.model, task.features, task.fraction, task.seed)
 
 
-def _done(path: Path) -> bool:
+def cell_status(settings: Settings, task: Task) -> str:
+    """``"done"``, ``"failed"``, ``"stale"`` (ok, but another protocol or other budget limits)
+    or ``"missing"``: what the output file of ``task`` holds."""
     try:
-        return json.loads(path.read_text())["status"] == "ok"
-    except (OSError, ValueError, KeyError):
-        return False
+        record = json.loads(cell_path(settings, task).read_text())
+    except (OSError, ValueError):
+        return "missing"
+    if record.get("status") != "ok":
+        return "failed"
+    current = (record.get("protocol"), record.get("budget_limits"))
+    if current != (PROTOCOL, budget_limits(settings.budget, task.model, task.features)):
+        return "stale"
+    return "done"
 
 
 def _threads(settings: Settings) -> None:
@@ -117,7 +123,7 @@ def _pretrain(settings: Settings, key: tuple) -> tuple:
     dataset, features, seed = key
     _threads(settings)
     try:
-        load_or_pretrain(settings.cache_dir, _data(settings, dataset),
+        load_or_pretrain(settings.cache_dir, bench_data(settings, dataset),
                          tjepa_params(settings.budget, features, seed))
     except Exception as exc:  # recorded in every cell that needs it
         return key, f"pretraining failed: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
@@ -134,6 +140,8 @@ def _base_record(settings: Settings, task: Task, data) -> dict:
         "label_fraction": task.fraction,
         "seed": task.seed,
         "budget": settings.budget.name,
+        "budget_limits": budget_limits(settings.budget, task.model, task.features),
+        "protocol": PROTOCOL,
         "data": dict(data.variant),
         "command": settings.command,
         "environment": environment(),
@@ -147,18 +155,27 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
     X_train, y_train = data.rows("train", rows)
     X_val, y_val = data.rows("val")
     X_test, y_test = data.rows("test")
-    record = {"n_labelled": int(rows.size)}
-    pretraining_seconds, pretraining_cpu_seconds, token_width, transformer = 0.0, 0.0, None, None
+    record = {
+        "n_labelled": int(rows.size),
+        # Same digest for every model of a (dataset, seed, label fraction): the same rows.
+        "labelled_rows_sha1": hashlib.sha1(rows.astype("int64").tobytes()).hexdigest()[:16],
+    }
+    pretraining_seconds, pretraining_cpu_seconds, transformer = 0.0, 0.0, None
+    token_width = n_tokens = None
     if task.features != "raw":
         params = tjepa_params(budget, task.features, task.seed)
         entry = load_or_pretrain(settings.cache_dir, data, params)
+        token_width = entry["token_width"]
+        n_tokens = entry["embeddings"]["train"].shape[1] // token_width
         if task.model in FINETUNE_MODELS:
             transformer = entry["transformer"]  # fine-tuned from the raw columns
         else:
             positions = np.searchsorted(data.splits["train"], rows)
-            X_train = entry["embeddings"]["train"][positions]
-            X_val, X_test = entry["embeddings"]["val"], entry["embeddings"]["test"]
-        pretraining_seconds, token_width = entry["pretraining_seconds"], entry["token_width"]
+            embeddings = entry["embeddings"]
+            X_train = model_input(task.model, X_train, embeddings["train"][positions])
+            X_val = model_input(task.model, X_val, embeddings["val"])
+            X_test = model_input(task.model, X_test, embeddings["test"])
+        pretraining_seconds = entry["pretraining_seconds"]
         pretraining_cpu_seconds = entry["pretraining_cpu_seconds"]
         record["pretraining"] = {
             "params": params,
@@ -172,7 +189,11 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
         task.model, data=data, features=task.features, budget=budget, seed=task.seed,
         token_width=token_width, transformer=transformer,
     )
-    config["token_reading"] = budget.token_reading if task.features != "raw" else None
+    reads_tokens_alone = task.model not in (*RAW_PLUS_TOKENS, *FINETUNE_MODELS)
+    token_reading = budget.token_reading if task.features != "raw" and reads_tokens_alone else None
+    config["token_reading"] = token_reading
+    config["reads"] = describe_reading(task.model, task.features, token_reading=token_reading,
+                                       n_tokens=n_tokens, token_width=token_width)
     with peak_memory() as memory:
         started, cpu_started = time.perf_counter(), time.process_time()
         model.fit(X_train, y_train, X_val=X_val, y_val=y_val)
@@ -186,6 +207,7 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
     record.update(
         status="ok",
         config=config,
+        fit=fit_extent(model),
         val=val,
         test=test,
         seconds={"pretraining": pretraining_seconds, "fit": fit_seconds,
@@ -194,7 +216,7 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
         # better than the wall-clock seconds.
         cpu_seconds={"pretraining": pretraining_cpu_seconds, "fit": fit_cpu_seconds,
                      "inference": inference_cpu_seconds},
-        peak_rss_mb=memory["peak_rss_mb"],
+        peak_rss_mb=round(memory["peak_mb"], 1),
         peak_rss_scope=memory["scope"],
     )
     return record
@@ -203,7 +225,7 @@ def _fit_and_score(settings: Settings, task: Task, data) -> dict:
 def _run_task(settings: Settings, task: Task, pretraining_error: str | None) -> dict:
     """Run one cell and write its output file; never raises for a failing model."""
     _threads(settings)
-    data = _data(settings, task.dataset)
+    data = bench_data(settings, task.dataset)
     record = _base_record(settings, task, data)
     if pretraining_error is not None:
         record.update(status="failed", error=pretraining_error)
@@ -214,16 +236,17 @@ def _run_task(settings: Settings, task: Task, pretraining_error: str | None) -> 
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                           traceback=traceback.format_exc())
     record["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    write_json(_path(settings, task), record)
+    write_json(cell_path(settings, task), record)
     return {"task": task, "status": record["status"], "error": record.get("error")}
 
 
 def run(tasks: list[Task], settings: Settings, *, progress: bool = True) -> dict:
-    """Run the cells of ``tasks`` that have no successful output yet.
+    """Run the cells of ``tasks`` that are not done yet, in blocks of one (dataset, seed).
 
     Parameters
     ----------
     tasks : list of Task
+        In run order (:func:`~sklearn_tjepa.bench.grids.grid_tasks`).
     settings : Settings
     progress : bool, default=True
         Show a tqdm progress bar.
@@ -235,37 +258,37 @@ def run(tasks: list[Task], settings: Settings, *, progress: bool = True) -> dict
         ``seconds``.
     """
     started = time.perf_counter()
-    pending = [task for task in tasks if not _done(_path(settings, task))]
-    pretrainings = sorted({(t.dataset, t.features, t.seed) for t in pending if t.features != "raw"})
+    pending = [task for task in tasks if cell_status(settings, task) != "done"]
+    blocks = [list(block) for _, block in groupby(pending, key=lambda t: (t.dataset, t.seed))]
+    needs = [sorted({(t.dataset, t.features, t.seed) for t in block if t.features != "raw"})
+             for block in blocks]
     parallel = Parallel(n_jobs=settings.jobs, return_as="generator_unordered")
-    bar = tqdm(total=len(pretrainings) + len(pending), disable=not progress, unit="fit",
+    bar = tqdm(total=sum(map(len, needs)) + len(pending), disable=not progress, unit="fit",
                desc="benchmark")
-    errors = {}
-    for key, error in parallel(delayed(_pretrain)(settings, key) for key in pretrainings):
-        errors[key] = error
-        bar.set_postfix_str(f"pretrained {key[0]} {key[1]} seed {key[2]}", refresh=False)
-        bar.update()
     failed = []
-    jobs = (
-        delayed(_run_task)(settings, t, errors.get((t.dataset, t.features, t.seed)))
-        for t in pending
-    )
-    for outcome in parallel(jobs):
-        task = outcome["task"]
-        if outcome["status"] != "ok":
-            failed.append((task, outcome["error"]))
-        bar.set_postfix_str(f"{task.dataset} {task.model}+{task.features} seed {task.seed}",
-                            refresh=False)
-        bar.update()
+    for block, keys in zip(blocks, needs):
+        errors = {}
+        for key, error in parallel(delayed(_pretrain)(settings, key) for key in keys):
+            errors[key] = error
+            bar.set_postfix_str(f"pretrained {key[0]} {key[1]} seed {key[2]}", refresh=False)
+            bar.update()
+        jobs = (
+            delayed(_run_task)(settings, t, errors.get((t.dataset, t.features, t.seed)))
+            for t in block
+        )
+        for outcome in parallel(jobs):
+            task = outcome["task"]
+            if outcome["status"] != "ok":
+                failed.append((task, outcome["error"]))
+            summarize(cell_path(settings, task).parent)
+            bar.set_postfix_str(f"{task.dataset} {task.model}+{task.features} seed {task.seed}",
+                                refresh=False)
+            bar.update()
     bar.close()
-    for directory in sorted({_path(settings, t).parent for t in tasks}):
-        if any(directory.glob("output_*.json")):
-            summarize(directory)
     return {
         "ran": len(pending),
         "skipped": len(tasks) - len(pending),
         "failed": failed,
-        "pretrained": len(pretrainings),
+        "pretrained": sum(map(len, needs)),
         "seconds": time.perf_counter() - started,
     }
-

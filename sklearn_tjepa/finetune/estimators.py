@@ -15,12 +15,12 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import validate_data
 
+from sklearn_tjepa._checks import check_int, check_option, check_rate, check_real
 from sklearn_tjepa.baselines.skorch_base import _SkorchTabularBase
 from sklearn_tjepa.estimator import TJEPATransformer
 from sklearn_tjepa.finetune.module import READOUTS, build_finetune_network
 from sklearn_tjepa.finetune.tasks import SemiSupervisedClassifierTask, SemiSupervisedRegressorTask
 from sklearn_tjepa.preprocessing import EncodedTable, as_frame
-from sklearn_tjepa.validation import check_int, check_option, check_rate, check_real
 
 __all__ = ["TJEPAClassifier", "TJEPARegressor"]
 
@@ -174,9 +174,7 @@ class _TJEPAFineTuner(_SkorchTabularBase):
         self : object
             The fitted estimator.
         """
-        super().fit(X, y, X_val=X_val, y_val=y_val)
-        self._record_history()
-        return self
+        return super().fit(X, y, X_val=X_val, y_val=y_val)
 
     def _fit_data(self, X, y, X_val, y_val, seed: int) -> tuple:
         """Check the labels, pretrain on every row of ``X``, encode the labelled rows.
@@ -194,15 +192,6 @@ class _TJEPAFineTuner(_SkorchTabularBase):
         if X_val is not None:
             valid = (self.tjepa_.preprocessor_.transform(frame_val).take(labelled_val), y_val_fit)
         return table, y_fit, d_out, valid
-
-    def _record_history(self) -> None:
-        self.history_ = [
-            {key: value for key, value in row.items() if key != "batches"}
-            for row in self.net_.history
-        ]
-        self.n_iter_ = len(self.history_)
-        stopping = dict(self.net_.callbacks_).get("early_stopping")
-        self.best_epoch_ = None if stopping is None else int(stopping.best_epoch_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

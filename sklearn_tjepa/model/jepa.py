@@ -71,12 +71,16 @@ def _build(module: type, spec: ModelSpec, **given):
     return module(**{name: getattr(spec, name) for name in names}, **given)
 
 
-def build_encoder(spec: ModelSpec) -> TabularEncoder:
-    """Build a freshly initialised encoder (uses the global torch RNG: seed it first)."""
+def build_encoder(spec: ModelSpec, *, recompute: bool = False) -> TabularEncoder:
+    """Build a freshly initialised encoder (uses the global torch RNG: seed it first).
+
+    ``recompute``: activation checkpointing in its blocks (see
+    :class:`~sklearn_tjepa.model.TransformerStack`).
+    """
     bins = None
     if spec.numerical_bin_edges is not None:
         bins = [torch.tensor(edges, dtype=torch.float32) for edges in spec.numerical_bin_edges]
-    return _build(TabularEncoder, spec, tokenizer=_build(FeatureTokenizer, spec, numerical_bins=bins))
+    return _build(TabularEncoder, spec, tokenizer=_build(FeatureTokenizer, spec, numerical_bins=bins), recompute=recompute)
 
 
 class StudentOutput(NamedTuple):
@@ -123,9 +127,14 @@ class JEPAStudent(nn.Module):
         return StudentOutput(self.predictor(encoded, context, targets), encoded)
 
 
-def build_student(spec: ModelSpec) -> JEPAStudent:
-    """Build context encoder and predictor (uses the global torch RNG: seed it first)."""
-    encoder = build_encoder(spec)
+def build_student(spec: ModelSpec, *, recompute: bool = False) -> JEPAStudent:
+    """Build context encoder and predictor (uses the global torch RNG: seed it first).
+
+    ``recompute`` turns on activation checkpointing in the encoder's and the transformer
+    predictor's blocks (see :class:`~sklearn_tjepa.model.TransformerStack`); it changes memory
+    and time, not the results.
+    """
+    encoder = build_encoder(spec, recompute=recompute)
     if spec.predictor == "transformer":
         predictor = _build(
             TransformerPredictor,
@@ -134,6 +143,7 @@ def build_student(spec: ModelSpec) -> JEPAStudent:
             n_layers=spec.predictor_n_layers,
             n_heads=spec.predictor_n_heads,
             ffn_dim=spec.predictor_ffn_dim,
+            recompute=recompute,
         )
     else:
         predictor = _build(MLPPredictor, spec, n_features=spec.n_features, hidden_dim=spec.predictor_d_model)

@@ -43,7 +43,8 @@ def target_tokens(
     ``"layer"`` over each token's dimensions (as I-JEPA); ``"batch"`` standardises every
     (feature, dimension) across the batch's rows, so that the loss measures how well the
     row-to-row variation is predicted rather than the per-feature mean that dominates the tokens;
-    ``"none"`` leaves them as they are.
+    ``"none"`` leaves them as they are. The tokens are normalised in float32, also under bf16
+    autocast.
 
     Parameters
     ----------
@@ -68,7 +69,7 @@ def target_tokens(
     - targets: ``(P, B, n_trgt)``
     - output: ``(P * n_views * B, n_trgt, d_model)``
     """
-    features = target_encoder(x_num, x_cat)[:, target_encoder.n_cls_tokens :]
+    features = target_encoder(x_num, x_cat)[:, target_encoder.n_cls_tokens :].float()
     if norm == "layer":
         features = F.layer_norm(features, features.shape[-1:])
     elif norm == "batch":

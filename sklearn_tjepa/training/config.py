@@ -24,8 +24,9 @@ class TrainConfig:
 
     The attributes carry the estimator's parameters of the same names (see
     :class:`~sklearn_tjepa.TJEPATransformer` for their meaning); ``seed`` is the integer drawn
-    from its ``random_state`` (see :class:`~sklearn_tjepa.training.rng.RandomStreams`), and
-    ``patience`` is None when nothing stops training early. The fields marked resumable
+    from its ``random_state`` (see :class:`~sklearn_tjepa.training.rng.RandomStreams`),
+    ``patience`` is None when nothing stops training early, and ``precision`` is the resolved
+    precision, ``"32"`` or ``"bf16"`` (see :func:`~sklearn_tjepa.precision.resolve_precision`). The fields marked resumable
     (``max_epochs``, ``patience``) say when to stop and may differ in a resumed run; every other
     field is part of the checkpoint's fingerprint.
     """
@@ -67,8 +68,9 @@ class RunOptions:
 
     The attributes carry the estimator's parameters of the same names: ``output`` and
     ``transform_batch_size`` for the collapse statistics of the history, ``data_on_device``,
-    ``verbose``, and the checkpoint settings ``checkpoint_dir``, ``checkpoint_every``,
-    ``checkpoint_every_rows`` and ``resume``.
+    ``verbose``, the checkpoint settings ``checkpoint_dir``, ``checkpoint_every``,
+    ``checkpoint_every_rows`` and ``resume``, and ``recompute`` resolved to a bool (see
+    :func:`~sklearn_tjepa.training.memory.resolve_recompute`).
     """
 
     output: str
@@ -79,6 +81,7 @@ class RunOptions:
     checkpoint_every: int
     checkpoint_every_rows: int | None
     resume: bool
+    recompute: bool
 
 
 def from_params(cls, params: dict, **derived):

@@ -18,6 +18,7 @@ from sklearn_tjepa.model.jepa import ModelSpec, encoder_state
 from sklearn_tjepa.training.checkpoints import fingerprint_differences
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
 from sklearn_tjepa.training.loop import InMemoryRows, _Run, iterations_per_epoch, pass_record, train_pass
+from sklearn_tjepa.training.monitoring import peak_memory
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import RunSchedules
 
@@ -102,7 +103,8 @@ def train_increment(
     config : TrainConfig
         Training settings; ``config.seed`` must be the seed of the run in ``state``.
     options : RunOptions
-        ``output`` and ``transform_batch_size`` (collapse statistics) and ``data_on_device``.
+        ``output`` and ``transform_batch_size`` (collapse statistics), ``data_on_device`` and
+        ``recompute``.
     x_num, x_cat : ndarray
         The chunk's encoded rows, at least 2.
     device : torch.device
@@ -131,7 +133,7 @@ def train_increment(
     - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``
     """
     with seeded_torch(RandomStreams(config.seed).seed("dropout"), device):
-        run = _Run(spec, config, device, 0, 1, data_shapes=((x_num.shape[1],), (x_cat.shape[1],)))
+        run = _Run(spec, config, device, 0, 1, data_shapes=((x_num.shape[1],), (x_cat.shape[1],)), recompute=options.recompute)
         if state is not None:
             _check_continues(run, state)
             run.load(state)
@@ -139,13 +141,12 @@ def train_increment(
             run.raw_student.encoder.load_state_dict(initial_encoder)
             run.target_encoder.load_state_dict(initial_encoder)
         schedules = RunSchedules.for_run(config, iterations_per_epoch(epoch_rows, config.batch_size))
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
         rows = InMemoryRows(x_num, x_cat)
-        rows.place(device, options.data_on_device)
-        (batches,) = rows.windows(run, len(run.history))
-        done = train_pass(run, schedules, batches, step)
-        record = pass_record(run, options, len(run.history) + 1, done, rows.monitor(run.streams))
+        with peak_memory(device) as memory:
+            rows.place(device, options.data_on_device)
+            (batches,) = rows.windows(run, len(run.history))
+            done = train_pass(run, schedules, batches, step)
+        record = pass_record(run, options, len(run.history) + 1, done, memory, rows.monitor(run.streams))
         run.history.append(record)
         new_state = _to_cpu(run.state([run._rank_state()], finished=False))
     return IncrementResult(new_state, encoder_state(run.target_encoder, copy=True), record, done.steps)

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from sklearn_tjepa.inference import autocast_for, embed
+from sklearn_tjepa.inference import embed
 from sklearn_tjepa.model.encoder import TabularEncoder
 from sklearn_tjepa.model.jepa import ModelSpec, build_student, ema_update, encoder_state, make_target_encoder
 from sklearn_tjepa.model.masks import MaskSampler
 from sklearn_tjepa.model.objective import jepa_loss
+from sklearn_tjepa.precision import autocast_for
 from sklearn_tjepa.training.checkpoints import (
     CHECKPOINT_NAME,
     fingerprint_differences,
@@ -27,7 +28,7 @@ from sklearn_tjepa.training.checkpoints import (
     save_checkpoint,
 )
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
-from sklearn_tjepa.training.monitoring import collapse_statistics, peak_memory_mb
+from sklearn_tjepa.training.monitoring import BLOCK, collapse_statistics, peak_memory
 from sklearn_tjepa.training.optim import make_optimizer
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import RunSchedules
@@ -119,14 +120,14 @@ def _batch_loss(student, target_encoder, sampler, config, x_num, x_cat, generato
 class _Run:
     """State of one pretraining run on one process (rank)."""
 
-    def __init__(self, spec, config, device, rank, world_size, data_shapes, layout=None):
+    def __init__(self, spec, config, device, rank, world_size, data_shapes, *, recompute, layout=None):
         self.spec, self.config, self.device = spec, config, device
         self.rank, self.world_size = rank, world_size
         self.fingerprint = run_fingerprint(spec, config, data_shapes=data_shapes, world_size=world_size, layout=layout)
         self.streams = RandomStreams(config.seed)
         self.sampler = MaskSampler.from_config(spec.n_features, config)
         with seeded_torch(self.streams.seed("init"), device):
-            self.raw_student = build_student(spec).to(device)
+            self.raw_student = build_student(spec, recompute=recompute).to(device)
         self.target_encoder = make_target_encoder(self.raw_student.encoder)
         self.student = self.raw_student
         if world_size > 1:
@@ -364,17 +365,22 @@ def train_pass(run: _Run, schedules: RunSchedules, batches, step: int) -> PassRe
         running += loss.detach() * num.shape[0]
         seen += num.shape[0]
         steps += 1
+    if run.device.type == "cuda":  # the pass's kernels are queued asynchronously: wait for them
+        torch.cuda.synchronize(run.device)
     seconds = time.perf_counter() - started
     if run.world_size > 1:  # the pass's loss over every rank's rows, the same on all ranks
         torch.distributed.all_reduce(running)
     return PassResult(running, seen, steps, lr, wd, momentum, seconds)
 
 
-def pass_record(run: _Run, options: RunOptions, number: int, done: PassResult, monitor: tuple[np.ndarray, np.ndarray]) -> dict:
-    """The history record of pass ``number`` (from 1): loss, schedules, speed, memory, collapse.
+def pass_record(
+    run: _Run, options: RunOptions, number: int, done: PassResult, memory: dict, monitor: tuple[np.ndarray, np.ndarray]
+) -> dict:
+    """The history record of pass ``number`` (from 1): loss, schedules, speed, memory, precision, collapse.
 
-    ``monitor`` holds the encoded rows whose target-encoder embeddings give the collapse
-    statistics. The loss is the mean over every rank's rows (equal shares assumed).
+    ``memory`` is the reading of :func:`~sklearn_tjepa.training.monitoring.peak_memory` around
+    the pass; ``monitor`` holds the encoded rows whose target-encoder embeddings give the
+    collapse statistics. The loss is the mean over every rank's rows (equal shares assumed).
     """
     record = {
         "epoch": number,
@@ -384,7 +390,9 @@ def pass_record(run: _Run, options: RunOptions, number: int, done: PassResult, m
         "momentum": done.momentum,
         "seconds": done.seconds,
         "samples_per_second": done.rows * run.world_size / done.seconds,
-        "peak_memory_mb": peak_memory_mb(run.device),
+        # The pass's own peak; where it cannot be isolated, the process's peak so far.
+        "peak_memory_mb" if memory["scope"] == BLOCK else "process_peak_memory_mb": memory["peak_mb"],
+        "precision": run.config.precision,
     }
     embeddings = embed(
         run.target_encoder, monitor[0], monitor[1],
@@ -528,7 +536,9 @@ def train_on(
 
 
 def _train(spec, config, options, data, device, valid, on_epoch_end, rank, world_size) -> TrainResult:
-    run = _Run(spec, config, device, rank, world_size, data_shapes=data.shapes, layout=data.layout)
+    run = _Run(
+        spec, config, device, rank, world_size, data_shapes=data.shapes, recompute=options.recompute, layout=data.layout
+    )
     if options.resume and options.checkpoint_dir:
         state = load_checkpoint(options.checkpoint_dir)
         if state is not None:
@@ -559,18 +569,17 @@ def _train(spec, config, options, data, device, valid, on_epoch_end, rank, world
         total=config.max_epochs,
     )
     for epoch in progress:
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
         start, done = (run.start_window, run.partial) if epoch == run.start_epoch else (0, None)
         unsaved = 0
-        for window, batches in enumerate(data.windows(run, epoch, start), start=start):
-            part = train_pass(run, schedules, batches, epoch * ipe + (done.steps if done else 0))
-            done = part if done is None else done.then(part)
-            unsaved += part.rows * world_size
-            if options.checkpoint_dir and options.checkpoint_every_rows and unsaved >= options.checkpoint_every_rows:
-                run.save(options.checkpoint_dir, finished=False, partial=(window + 1, done))
-                unsaved = 0
-        record = pass_record(run, options, epoch + 1, done, monitor)
+        with peak_memory(device) as memory:
+            for window, batches in enumerate(data.windows(run, epoch, start), start=start):
+                part = train_pass(run, schedules, batches, epoch * ipe + (done.steps if done else 0))
+                done = part if done is None else done.then(part)
+                unsaved += part.rows * world_size
+                if options.checkpoint_dir and options.checkpoint_every_rows and unsaved >= options.checkpoint_every_rows:
+                    run.save(options.checkpoint_dir, finished=False, partial=(window + 1, done))
+                    unsaved = 0
+        record = pass_record(run, options, epoch + 1, done, memory, monitor)
         stop = False
         if valid_tensors is not None:
             record["valid_loss"] = _validation_loss(run, *valid_tensors)

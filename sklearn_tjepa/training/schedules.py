@@ -56,8 +56,7 @@ class Linear:
     """Linear from ``start`` at step 0 to ``final`` at ``total_steps`` (held after).
 
     With ``total_steps = ema_horizon_scale * iterations`` and ``ema_horizon_scale > 1`` this is
-    the EMA momentum schedule of I-JEPA / T-JEPA, which never quite reaches ``final`` within
-    training.
+    the EMA momentum schedule, which does not reach ``final`` within training.
     """
 
     start: float
