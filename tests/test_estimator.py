@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.serialization
 
-from conftest import make_mixed_frame
+from conftest import assert_same_embeddings, make_mixed_frame
 from sklearn_tjepa import TJEPATransformer
 from sklearn_tjepa import estimator as estimator_module
 from sklearn_tjepa.callbacks import Callback
@@ -118,7 +118,7 @@ def test_float32_input_gives_float64_output(make, X_numeric):
 def test_transform_batch_size_does_not_change_embeddings(make, X_numeric):
     est = make(transform_batch_size=7).fit(X_numeric)
     small = est.transform(X_numeric)
-    np.testing.assert_array_equal(est.set_params(transform_batch_size=1000).transform(X_numeric), small)
+    assert_same_embeddings(est.set_params(transform_batch_size=1000).transform(X_numeric), small)
 
 
 @pytest.mark.parametrize("output", ["flatten", "mean"])
@@ -149,7 +149,7 @@ def test_transform_in_chunks_gives_the_same_embeddings(make, mixed_frame_missing
     est = make(transform_batch_size=5).fit(mixed_frame_missing)
     whole = est.transform(mixed_frame_missing)
     monkeypatch.setattr(estimator_module, "_TRANSFORM_CHUNK_ROWS", 7)  # 120 rows: 18 chunks, the last of 1 row
-    np.testing.assert_array_equal(est.transform(mixed_frame_missing), whole)
+    assert_same_embeddings(est.transform(mixed_frame_missing), whole)
 
 
 def test_transform_memory_is_one_chunk_beyond_input_and_output(make, monkeypatch):
@@ -249,7 +249,7 @@ def test_embeddings_without_dropout(make, X_numeric):
     first = est.transform(X_numeric)
     np.testing.assert_array_equal(est.transform(X_numeric), first)
     # row independence: a row's embedding does not depend on its batch
-    np.testing.assert_array_equal(est.set_params(transform_batch_size=1).transform(X_numeric[:5]), first[:5])
+    assert_same_embeddings(est.set_params(transform_batch_size=1).transform(X_numeric[:5]), first[:5])
 
 
 # ---------------------------------------------------------------- fitted state

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from conftest import make_mixed_frame
+from conftest import assert_same_embeddings, make_mixed_frame
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -45,10 +45,10 @@ def test_output_equals_transform_of_the_whole_table(fitted, files, frame, tmp_pa
     assert table.schema.field("row_id").type == pa.int64()
     embeddings = table.drop(["row_id"]).to_pandas().to_numpy()
     whole = pq.read_table(files).to_pandas()
-    np.testing.assert_array_equal(embeddings, fitted.transform(whole.drop(columns="row_id")))
+    assert_same_embeddings(embeddings, fitted.transform(whole.drop(columns="row_id")))
     # the files are read in the order given, rows in file order: the in-memory frame's order
     assert table.column("row_id").to_pylist() == frame["row_id"].tolist()
-    np.testing.assert_array_equal(embeddings, fitted.transform(frame.drop(columns="row_id")))
+    assert_same_embeddings(embeddings, fitted.transform(frame.drop(columns="row_id")))
     # a batch never spans row groups: row groups of 16 rows and batches of 7 give 7, 7, 2, ...
     assert pq.ParquetFile(out).metadata.row_group(2).num_rows == 2
 
@@ -56,7 +56,7 @@ def test_output_equals_transform_of_the_whole_table(fitted, files, frame, tmp_pa
 def test_directory_and_dataset_sources(fitted, files, frame, tmp_path):
     expected = fitted.transform(frame.drop(columns="row_id"))
     dataset_out = transform_dataset(fitted, ds.dataset(files, format="parquet"), tmp_path / "d.parquet")
-    np.testing.assert_array_equal(pq.read_table(dataset_out).to_pandas().to_numpy(), expected)
+    assert_same_embeddings(pq.read_table(dataset_out).to_pandas().to_numpy(), expected)
     # a directory is read in sorted order: a.parquet (row 50), b.parquet (51-129), c.parquet (0-49)
     directory_out = transform_dataset(fitted, tmp_path / "data", tmp_path / "e.parquet", id_column="row_id")
     ids = pq.read_table(directory_out).column("row_id").to_pylist()
@@ -69,7 +69,7 @@ def test_estimator_fitted_without_column_names_reads_every_column_but_the_id(mak
     path = _write(tmp_path / "x.parquet", pd.DataFrame(X, columns=list("abcd")).assign(key=range(40)), 10)
     out = transform_dataset(fitted, path, tmp_path / "emb.parquet", id_column="key")
     table = pq.read_table(out)
-    np.testing.assert_array_equal(table.drop(["key"]).to_pandas().to_numpy(), fitted.transform(X))
+    assert_same_embeddings(table.drop(["key"]).to_pandas().to_numpy(), fitted.transform(X))
     with pytest.raises(ValueError, match=r"fitted on 4 features without column names.*5 columns besides id_column=None"):
         transform_dataset(fitted, path, tmp_path / "emb2.parquet")
 
