@@ -64,3 +64,19 @@ def test_attention_under_bf16_autocast_stays_close_to_fp32():
         dropped = bernoulli_positions(q.shape[0] * q.shape[1] * q.shape[2] ** 2, p) if p else None
         torch.testing.assert_close(out.float(), reference_attention(q, k, v, dropped, p), **BF16)
     assert expected.dtype == torch.float32
+
+
+def test_bf16_inputs_on_the_cpu_are_attended_in_float32():
+    # bf16 attention backward on CPUs is several times slower than float32 at these head widths
+    base, (q, k, v) = _qkv(batch=40, length=21, head_dim=8)
+    for p in (0.0, 0.045):
+        q16, k16, v16 = (t.detach().bfloat16().requires_grad_(True) for t in (q, k, v))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            torch.manual_seed(3)
+            out = attention(q16, k16, v16, dropout=p)
+        torch.manual_seed(3)
+        expected = attention(q16.detach().float(), k16.detach().float(), v16.detach().float(), dropout=p)
+        assert out.dtype == torch.bfloat16
+        torch.testing.assert_close(out, expected.bfloat16(), rtol=0, atol=0)
+        out.float().square().sum().backward()
+        assert q16.grad.dtype == torch.bfloat16 and torch.isfinite(q16.grad.float()).all()

@@ -13,6 +13,11 @@ contributions are subtracted afterwards:
 where :math:`P_{ij} = \exp(s_{ij} - \mathrm{logsumexp}_l\, s_{il})` is recomputed only for the
 rows that have a dropped weight. The result equals attention with element-wise dropout on the
 weights exactly (up to rounding); gradients follow by autograd.
+
+Under bf16 autocast on a CPU the attention itself runs in float32 (the projections around it stay
+bf16): at this model's head widths (4 to 32 values per head) PyTorch's CPU attention backward in
+bf16 was 3 to 8 times slower than in float32, measured with
+``python benchmarks/speed.py --attention-profile`` (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ SPARSE_ATTENTION_MAX_DROPS_PER_ROW = 0.5
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, dropout: float = 0.0) -> torch.Tensor:
     """``softmax(q k^T / sqrt(head_dim))``, with dropout of rate ``dropout`` on the weights, times ``v``.
 
-    Pass ``dropout=0`` in eval mode. On CPUs with ``dropout * L <= SPARSE_ATTENTION_MAX_DROPS_PER_ROW``
+    Pass ``dropout=0`` in eval mode. On CPUs, bf16 or fp16 inputs are attended in float32 and the
+    result cast back. On CPUs with ``dropout * L <= SPARSE_ATTENTION_MAX_DROPS_PER_ROW``
     (and ``dropout <= SPARSE_DROPOUT_MAX_RATE``) the fused kernel plus a sparse correction is used
     (module docstring); otherwise ``F.scaled_dot_product_attention`` with ``dropout_p``.
 
@@ -51,6 +57,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, dropout: flo
     - q, k, v: ``(B, H, L, head_dim)``
     - output: ``(B, H, L, head_dim)``
     """
+    if q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16):
+        # NOTE[DIFF]: float32 attention inside reduced-precision autocast on CPUs (module docstring).
+        with torch.autocast("cpu", enabled=False):
+            return attention(q.float(), k.float(), v.float(), dropout=dropout).to(q.dtype)
     if dropout == 0.0:
         return F.scaled_dot_product_attention(q, k, v)
     length = q.shape[2]
