@@ -4,8 +4,8 @@ On a Parquet table made by ``benchmarks/make_large_table.py`` (``--data``), with
 configuration (``d_model=16``, one encoder and one predictor layer), it measures:
 
 1. **fit from Parquet**, one epoch, on the whole table and on a slice of its first
-   ``--peak-slice-rows`` rows (default 1,000,000): the process's peak resident set
-   (``ru_maxrss``) and rows per second (rows / wall time of the ``fit`` call, which includes the
+   ``--peak-slice-rows`` rows (default 1,000,000): the peak resident set over the measurement
+   (:func:`sklearn_tjepa.training.monitoring.peak_memory`) and rows per second (rows / wall time of the ``fit`` call, which includes the
    preprocessing sample and the collapse monitor; the history's ``samples_per_second`` counts the
    optimiser steps only and is reported beside it).
 2. **transform_dataset** of the same table and slice to a Parquet file, with a model fitted
@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -55,16 +54,13 @@ import torch
 import sklearn_tjepa
 from sklearn_tjepa import TJEPATransformer, transform_dataset
 from sklearn_tjepa.training.loop import iterations_per_epoch
+from sklearn_tjepa.training.monitoring import peak_memory, resident_memory_mb
 
 HERE = Path(__file__).resolve().parent
 SMALL = dict(
     d_model=16, n_layers=1, n_heads=2, ffn_dim=32, predictor_d_model=16, predictor_n_layers=1,
     predictor_n_heads=2, predictor_ffn_dim=32, max_epochs=1, device="cpu", random_state=0,
 )
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _rows(path) -> int:
@@ -145,8 +141,9 @@ MEASUREMENTS = {
 
 def _run(kind: str, in_process: bool, threads: int | None, **kwargs) -> dict:
     if in_process:
-        result = MEASUREMENTS[kind](**kwargs)
-        return {**result, "peak_rss_mb": _peak_mb(), "in_process": True}
+        with peak_memory() as memory:
+            result = MEASUREMENTS[kind](**kwargs)
+        return {**result, "peak_rss_mb": memory["peak_mb"], "peak_rss_scope": memory["scope"], "in_process": True}
     command = [sys.executable, str(Path(__file__).resolve()), "--measure", kind, "--measure-args", json.dumps(kwargs)]
     if threads:
         command += ["--threads", str(threads)]
@@ -157,9 +154,11 @@ def _run(kind: str, in_process: bool, threads: int | None, **kwargs) -> dict:
 def _child(kind: str, arguments: str, threads: int | None) -> None:
     if threads:
         torch.set_num_threads(threads)
-    after_imports = _peak_mb()
-    result = MEASUREMENTS[kind](**json.loads(arguments))
-    print(json.dumps({**result, "peak_rss_mb": _peak_mb(), "rss_after_imports_mb": after_imports}))
+    after_imports = resident_memory_mb()
+    with peak_memory() as memory:
+        result = MEASUREMENTS[kind](**json.loads(arguments))
+    print(json.dumps({**result, "peak_rss_mb": memory["peak_mb"], "peak_rss_scope": memory["scope"],
+                      "rss_after_imports_mb": after_imports}))
 
 
 # ---------------------------------------------------------------- partial_fit against fit
