@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["FEATURE_LABELS", "axis_label", "plot_fractions", "plot_models"]
+__all__ = ["FEATURE_LABELS", "LOG_Y_SPREAD", "axis_label", "plot_fractions", "plot_models", "y_scale"]
 
 #: How the report names the feature sets.
 FEATURE_LABELS = {"raw": "raw", "tjepa": "+T-JEPA", "untrained": "+untrained"}
@@ -79,6 +79,19 @@ def plot_models(frame: pd.DataFrame, *, models: list[str], title: str, ylabel: s
     plt.close(fig)
 
 
+#: Spread (largest over smallest plotted mean) above which the y axis is logarithmic, so that one
+#: model far off (a linear model on a handful of labelled rows) does not flatten every other line.
+LOG_Y_SPREAD = 3.0
+
+
+def y_scale(means) -> str:
+    """``"log"`` when the positive plotted means spread over more than :data:`LOG_Y_SPREAD`."""
+    values = np.asarray([m for m in means if np.isfinite(m)], dtype=float)
+    if values.size and values.min() > 0 and values.max() / values.min() > LOG_Y_SPREAD:
+        return "log"
+    return "linear"
+
+
 def plot_fractions(frame: pd.DataFrame, *, cells: list[tuple], title: str, ylabel: str,
                    path: Path) -> None:
     """Mean test score against the label fraction (log axis), one line per cell, error bars.
@@ -95,6 +108,7 @@ def plot_fractions(frame: pd.DataFrame, *, cells: list[tuple], title: str, ylabe
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    plotted = []
     for model, features in cells:
         rows = frame[(frame.model == model) & (frame.features == features)]
         curve = rows.groupby("fraction")["test"].agg(["mean", "std"]).dropna(subset=["mean"])
@@ -103,9 +117,12 @@ def plot_fractions(frame: pd.DataFrame, *, cells: list[tuple], title: str, ylabe
         name = model if features == "raw" else f"{model} {FEATURE_LABELS[features]}"
         ax.errorbar(curve.index, curve["mean"], yerr=curve["std"].fillna(0.0), marker="o",
                     capsize=3, label=name, linestyle="-" if model == "finetune" else "--")
+        plotted.extend(curve["mean"])
     ax.set_xscale("log")
     ax.set_xlabel("share of labelled train rows (log scale)")
-    ax.set_ylabel(ylabel)
+    scale = y_scale(plotted)
+    ax.set_yscale(scale)
+    ax.set_ylabel(ylabel if scale == "linear" else f"{ylabel} (log scale)")
     ax.set_title(title)
     ax.legend(fontsize="small")
     fig.tight_layout()
