@@ -122,6 +122,11 @@ def plot_fractions(frame: pd.DataFrame, *, cells: list[tuple], title: str, ylabe
     ax.set_xlabel("share of labelled train rows (log scale)")
     scale = y_scale(plotted)
     ax.set_yscale(scale)
+    if scale == "log":  # plain numbers (0.5, 2), not powers of ten, on both tick levels
+        from matplotlib.ticker import FormatStrFormatter
+
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_ylabel(ylabel if scale == "linear" else f"{ylabel} (log scale)")
     ax.set_title(title)
     ax.legend(fontsize="small")
