@@ -218,7 +218,7 @@ def _throughput(estimator) -> dict:
     return {
         "samples_per_second": sum(r["samples_per_second"] * r["seconds"] for r in timed) / seconds,
         "samples_per_second_per_epoch": [r["samples_per_second"] for r in estimator.history_],
-        "peak_memory_mb": max(r["peak_memory_mb"] for r in estimator.history_),
+        "peak_memory_mb": max(r.get("peak_memory_mb", r.get("process_peak_memory_mb", 0.0)) for r in estimator.history_),
         "precision": estimator.precision_,
         "recompute": estimator.recompute_,
         "timed_epochs": len(timed),

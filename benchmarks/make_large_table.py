@@ -76,17 +76,20 @@ def main(argv=None) -> dict:
     for number, (first, last) in enumerate(zip(bounds[:-1], bounds[1:])):
         path = args.out / f"part-{number:05d}.parquet"
         writer = None
-        for start in range(int(first), int(last), args.row_group_rows):
-            table = make_chunk(
-                chunk, min(args.row_group_rows, int(last) - start), seed=args.seed, n_numerical=args.numerical,
-                n_categorical=args.categorical, missing_share=args.missing_share,
-            )
-            chunk += 1
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
-            writer.write_table(table, row_group_size=args.row_group_rows)
+        try:
+            for start in range(int(first), int(last), args.row_group_rows):
+                table = make_chunk(
+                    chunk, min(args.row_group_rows, int(last) - start), seed=args.seed, n_numerical=args.numerical,
+                    n_categorical=args.categorical, missing_share=args.missing_share,
+                )
+                chunk += 1
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema)
+                writer.write_table(table, row_group_size=args.row_group_rows)
+        finally:
+            if writer is not None:
+                writer.close()
         if writer is not None:
-            writer.close()
             row_groups += pq.ParquetFile(path).metadata.num_row_groups
     files = sorted(args.out.glob("part-*.parquet"))
     summary = {

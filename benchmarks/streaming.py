@@ -46,7 +46,6 @@ import time
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import torch
@@ -74,18 +73,23 @@ def _files(path) -> list[Path]:
 
 def write_slice(source, n_rows: int, destination: Path) -> Path:
     """The first ``n_rows`` rows of ``source`` as one Parquet file, copied batch by batch."""
+    if n_rows <= 0:
+        raise ValueError(f"n_rows must be positive, got {n_rows=}")
     writer, left = None, n_rows
-    for path in _files(source):
-        reader = pq.ParquetFile(path)
-        for batch in reader.iter_batches(batch_size=65_536):
-            if left <= 0:
-                break
-            batch = batch.slice(0, left)
-            writer = writer or pq.ParquetWriter(destination, batch.schema)
-            writer.write_batch(batch, row_group_size=100_000)
-            left -= batch.num_rows
-    writer.close()
-    return destination
+    try:
+        for path in _files(source):
+            with pq.ParquetFile(path) as reader:
+                for batch in reader.iter_batches(batch_size=65_536):
+                    batch = batch.slice(0, left)
+                    writer = writer or pq.ParquetWriter(destination, batch.schema)
+                    writer.write_batch(batch, row_group_size=100_000)
+                    left -= batch.num_rows
+                    if left <= 0:
+                        return destination
+        raise ValueError(f"{source} holds fewer than n_rows={n_rows} rows")
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _estimator(params: dict) -> TJEPATransformer:

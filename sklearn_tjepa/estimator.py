@@ -818,7 +818,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         )
         self._partial_fit_state_ = {**result.state, "first_rows": first_rows}
         self.encoder_ = load_encoder(spec, result.target_state)
-        self.history_ = result.state["history"]
+        self.history_ = list(result.state["history"])  # a copy: editing it leaves the run state alone
         self.n_iter_ = len(self.history_)
         self.best_epoch_ = None
         self.n_rows_seen_ = getattr(self, "n_rows_seen_", 0) + len(table)
@@ -843,8 +843,9 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -----
         The rows are encoded and embedded in chunks of a fixed number of rows, each written
         into the output array as it is computed, so the memory needed besides the input and the
-        output is that of one chunk, however many rows there are. ``transform`` leaves the fitted state untouched (it embeds with a module of its
-        own), so several threads may call it at once. With ``device="cuda"`` on a machine
+        output is that of one chunk, however many rows there are. ``transform`` leaves the
+        fitted state untouched (it embeds with a module of its own), so several threads may call
+        it at once. With ``device="cuda"`` on a machine
         without CUDA (a model fitted on a GPU and loaded elsewhere) it embeds on the CPU with a
         warning.
         """

@@ -19,7 +19,7 @@ from sklearn_tjepa.bench.results import PROTOCOL
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 pytestmark = pytest.mark.skipif(
     not (DATA / "california_housing.parquet").is_file(),
-    reason=f"benchmark datasets not available at {DATA} (../shared is absent)",
+    reason=f"offline benchmark dataset copies not found at {DATA}",
 )
 MODELS = ("linear", "mlp", "hist_gradient_boosting")
 FEATURES = ("raw", "tjepa", "untrained")

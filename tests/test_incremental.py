@@ -206,3 +206,11 @@ def test_first_chunk_of_one_row_leaves_nothing_fitted(make, X_numeric):
     with pytest.raises(ValueError, match="at least 2 rows"):
         est.partial_fit(X_numeric[:1])
     assert not [name for name in vars(est) if name.endswith("_")]
+
+
+def test_history_is_a_copy_of_the_run_state(make, X_small):
+    # editing history_ used to edit the state the next call continues from
+    est = make(max_epochs=3, partial_fit_rows=len(X_small)).partial_fit(X_small)
+    est.history_.clear()
+    est.partial_fit(X_small)
+    assert est.n_iter_ == 2 and [r["epoch"] for r in est.history_] == [1, 2]

@@ -132,3 +132,14 @@ def test_unfitted_estimator(make, files, tmp_path):
 
     with pytest.raises(NotFittedError):
         transform_dataset(make(), files, tmp_path / "emb.parquet")
+
+
+def test_id_column_named_like_an_output_column_is_refused(make, tmp_path):
+    # a file with two fields of one name was written before
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    fitted = make(max_epochs=1, output="cls").fit(X)
+    frame = pd.DataFrame(X, columns=list("abc")).assign(tjepatransformer0=range(40))
+    path = _write(tmp_path / "x.parquet", frame, 10)
+    with pytest.raises(ValueError, match="id_column='tjepatransformer0' is also the name of an output column"):
+        transform_dataset(fitted, path, tmp_path / "emb.parquet", id_column="tjepatransformer0")
+    assert not (tmp_path / "emb.parquet").exists()

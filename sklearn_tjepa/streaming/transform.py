@@ -35,8 +35,8 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
     Parameters
     ----------
     estimator : fitted transformer
-        A fitted :class:`~sklearn_tjepa.TJEPATransformer`, or any fitted scikit-learn
-        transformer (a ``Pipeline`` too). Fitted on a DataFrame, it reads the columns of its
+        A fitted :class:`~sklearn_tjepa.TJEPATransformer`, or another fitted scikit-learn
+        transformer with dense output and ``get_feature_names_out`` (a ``Pipeline`` too). Fitted on a DataFrame, it reads the columns of its
         ``feature_names_in_``; fitted without column names, every column of the source but
         ``id_column``, in the order of the first file.
     source : str, path-like, list of them, or pyarrow.dataset.Dataset
@@ -48,7 +48,8 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
         in the same directory and renamed when complete: a failure leaves no partial file.
     batch_rows : int, default=16384
         Rows per call of ``transform`` and per row group of the output. The embeddings of one
-        batch (``batch_rows`` x ``n_features_out`` float64 values) are held in memory twice.
+        batch (``batch_rows`` x ``n_features_out`` values of the estimator's output dtype) are held in
+        memory twice.
     id_column : str or None, default=None
         A column of the source copied to the output, first, next to each row's embedding (for
         joining the embeddings back); it need not be a feature.
@@ -124,6 +125,11 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
             embeddings = np.asarray(estimator.transform(X))
             if writer is None:
                 names = _output_names(estimator, embeddings.shape[1])
+                if id_column is not None and id_column in names:
+                    raise ValueError(
+                        f"id_column={id_column!r} is also the name of an output column of the estimator; "
+                        "rename the source's column or pass another id_column"
+                    )
                 fields = [pa.field(name, pa.from_numpy_dtype(embeddings.dtype)) for name in names]
                 if id_column is not None:
                     fields.insert(0, pa.field(id_column, reader.types[id_column]))
