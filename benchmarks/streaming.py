@@ -5,9 +5,9 @@ configuration (``d_model=16``, one encoder and one predictor layer), it measures
 
 1. **fit from Parquet**, one epoch, on the whole table and on a slice of its first
    ``--peak-slice-rows`` rows (default 1,000,000): the peak resident set over the measurement
-   (:func:`sklearn_tjepa.training.monitoring.peak_memory`) and rows per second (rows / wall time of the ``fit`` call, which includes the
-   preprocessing sample and the collapse monitor; the history's ``samples_per_second`` counts the
-   optimiser steps only and is reported beside it).
+   (:func:`sklearn_tjepa.training.monitoring.peak_memory`) and rows per second (rows / wall time
+   of the ``fit`` call, which includes the preprocessing sample and the collapse monitor; the
+   history's ``samples_per_second`` counts the optimiser steps only and is reported beside it).
 2. **transform_dataset** of the same table and slice to a Parquet file, with a model fitted
    beforehand in another process: peak resident set and rows per second.
 3. **The in-memory path** on a slice of ``--speed-slice-rows`` rows (default 500,000):
@@ -49,8 +49,8 @@ import joblib
 import pandas as pd
 import pyarrow.parquet as pq
 import torch
+from _common import versions
 
-import sklearn_tjepa
 from sklearn_tjepa import TJEPATransformer, transform_dataset
 from sklearn_tjepa.training.loop import iterations_per_epoch
 from sklearn_tjepa.training.monitoring import peak_memory, resident_memory_mb
@@ -257,7 +257,7 @@ def main(argv=None) -> dict:
         results = {
             "name": args.name, "data": str(args.data), "rows": n_rows, "config": {**SMALL, **params},
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": args.threads or torch.get_num_threads()},
-            "versions": {"sklearn_tjepa": sklearn_tjepa.__version__, "torch": torch.__version__},
+            "versions": versions(),
         }
         run = dict(in_process=args.in_process, threads=args.threads)
         targets = {"full": args.data}
