@@ -498,15 +498,18 @@ def test_student_loss_under_bf16_autocast_stays_close_to_fp32():
     torch.testing.assert_close(loss, reference, **BF16)
 
 
+def _seeded_loss_and_grads(student, x_num, x_cat, context, targets, seed=42):
+    """The loss and every gradient of one forward and backward pass from a fixed torch seed."""
+    student.zero_grad()
+    torch.manual_seed(seed)
+    loss = student(x_num, x_cat, context, targets).predicted.square().mean()
+    loss.backward()
+    return [loss.detach()] + grads(student)
+
+
 def test_student_with_dropout_is_deterministic_from_the_seed():
     student, target, x_num, x_cat, context, targets = _student_and_data(dropout=0.05)
-    results = []
-    for _ in range(2):
-        student.zero_grad()
-        torch.manual_seed(42)
-        loss = student(x_num, x_cat, context, targets).predicted.square().mean()
-        loss.backward()
-        results.append([loss.detach()] + grads(student))
+    results = [_seeded_loss_and_grads(student, x_num, x_cat, context, targets) for _ in range(2)]
     for a, b in zip(*results):
         assert torch.equal(a, b)
     torch.manual_seed(43)
@@ -521,10 +524,6 @@ def test_recomputed_blocks_give_the_same_loss_and_gradients():
         for module in student.modules():
             if isinstance(module, TransformerStack):
                 module.recompute = recompute
-        student.zero_grad()
-        torch.manual_seed(42)
-        loss = student(x_num, x_cat, context, targets).predicted.square().mean()
-        loss.backward()
-        results.append([loss.detach()] + grads(student))
+        results.append(_seeded_loss_and_grads(student, x_num, x_cat, context, targets))
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, **FP32)
