@@ -302,3 +302,26 @@ def test_a_cell_summary_is_written_as_soon_as_the_cell_finishes(tmp_path, monkey
     summary = json.loads((tmp_path / "adult_AD" / "linear" / "summary.json").read_text())
     assert summary["seeds"] == [0]
     assert not (tmp_path / "adult_AD" / "mlp").exists()
+
+
+def test_device_is_recorded_and_is_not_a_limit(tmp_path, capsys, monkeypatch):
+    """``--device`` moves T-JEPA pretraining and fine-tuning; their cells stay done for the budget."""
+    from dataclasses import replace
+
+    from sklearn_tjepa.bench import budgets
+
+    # A budget whose T-JEPA device is one this machine may not have: the cell runs on --device cpu.
+    smoke = budgets.get_budget("smoke")
+    monkeypatch.setitem(budgets.BUDGETS, "smoke", replace(smoke, tjepa={**smoke.tjepa, "device": "cuda"}))
+    argv = ["run", "--budget", "smoke", "--datasets", "california", "--seeds", "0", "--models",
+            "finetune", "--features", "tjepa", "--label-fraction", "0.1", "--out", str(tmp_path),
+            "--data-dir", str(DATA), "--no-progress"]
+    assert main([*argv, "--device", "cpu"]) == 0
+    record = json.loads(next(tmp_path.glob("california_CA/*/output_*.json")).read_text())
+    assert record["status"] == "ok", record.get("error")
+    assert record["device"] == "cpu"
+    assert record["pretraining"]["params"]["device"] == "cpu"
+    assert record["budget_limits"]["tjepa"]["device"] == "cuda"
+    capsys.readouterr()
+    assert main([*argv, "--plan"]) == 0
+    assert re.search(r"finetune\+tjepa@0\.1\s+done", capsys.readouterr().out)

@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", default=None,
                      help="dataset folder (default: SKLEARN_TJEPA_DATA, the shipped copy, download)")
     run.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    run.add_argument("--device", default=None,
+                     help="torch device of T-JEPA pretraining and fine-tuning (cpu, cuda, "
+                          "cuda:<index>) in place of the budget's; a limit of no cell, so cells "
+                          "computed elsewhere stay done (default: the budget's)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--plan", action="store_true",
                      help="print the cells in run order with their status and estimated minutes; "
@@ -114,6 +118,7 @@ def main(argv=None) -> int:
         data_dir=args.data_dir,
         jobs=args.jobs,
         command="python -m benchmarks " + shlex.join(argv),
+        device=args.device,
     )
     tasks = _tasks(args)
     if args.plan:

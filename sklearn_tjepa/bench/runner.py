@@ -16,7 +16,7 @@ import json
 import os
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
@@ -35,7 +35,8 @@ from sklearn_tjepa.bench.pretrain import load_or_pretrain, tjepa_params
 from sklearn_tjepa.bench.results import PROTOCOL, environment, metrics, output_path, summarize, write_json
 from sklearn_tjepa.training.monitoring import peak_memory
 
-__all__ = ["Settings", "bench_data", "budget_limits", "cell_path", "cell_status", "run"]
+__all__ = ["Settings", "bench_data", "budget_limits", "cell_path", "cell_status", "computing_budget",
+           "run"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class Settings:
         Parallel worker processes.
     command : str
         The command line, recorded in every result.
+    device : str or None
+        Torch device of T-JEPA pretraining and fine-tuning in place of the budget's (see
+        :func:`computing_budget`); recorded in every result. None keeps the budget's.
     """
 
     budget: Budget
@@ -63,6 +67,19 @@ class Settings:
     data_dir: str | None = None
     jobs: int = 1
     command: str = ""
+    device: str | None = None
+
+
+def computing_budget(settings: Settings) -> Budget:
+    """The budget with the T-JEPA device of ``settings.device``, when one is given.
+
+    The device is where pretraining and fine-tuning compute, not a limit: cells computed on
+    another device keep the budget's limits (:func:`budget_limits`), so they count as done for
+    the budget and are not run again.
+    """
+    if settings.device is None:
+        return settings.budget
+    return replace(settings.budget, tjepa={**settings.budget.tjepa, "device": settings.device})
 
 
 def budget_limits(budget: Budget, model: str, features: str) -> dict:
@@ -124,7 +141,7 @@ def _pretrain(settings: Settings, key: tuple) -> tuple:
     _threads(settings)
     try:
         load_or_pretrain(settings.cache_dir, bench_data(settings, dataset),
-                         tjepa_params(settings.budget, features, seed))
+                         tjepa_params(computing_budget(settings), features, seed))
     except Exception as exc:  # recorded in every cell that needs it
         return key, f"pretraining failed: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
     return key, None
@@ -141,6 +158,7 @@ def _base_record(settings: Settings, task: Task, data) -> dict:
         "seed": task.seed,
         "budget": settings.budget.name,
         "budget_limits": budget_limits(settings.budget, task.model, task.features),
+        "device": computing_budget(settings).tjepa.get("device", "auto"),
         "protocol": PROTOCOL,
         "data": dict(data.variant),
         "command": settings.command,
@@ -150,7 +168,7 @@ def _base_record(settings: Settings, task: Task, data) -> dict:
 
 
 def _fit_and_score(settings: Settings, task: Task, data) -> dict:
-    budget = settings.budget
+    budget = computing_budget(settings)
     rows = labelled_rows(data, task.fraction, task.seed)
     X_train, y_train = data.rows("train", rows)
     X_val, y_val = data.rows("val")
