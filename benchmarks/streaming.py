@@ -30,7 +30,8 @@ Usage::
     python benchmarks/streaming.py --data data/large --name cpu2
     python benchmarks/streaming.py --quick --name smoke        # a generated 4,000-row table, seconds
 
-Writes ``results/streaming/<name>.json`` (``--out`` to change the folder).
+Writes ``<name>.json`` to a new folder, ``sklearn_tjepa_runs/streaming-<UTC time>`` under the
+current directory (``--out DIR`` names another), and prints the results and the file's path.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ import joblib
 import pandas as pd
 import pyarrow.parquet as pq
 import torch
-from _common import versions
+from _common import run_folder, versions
 
 from sklearn_tjepa import TJEPATransformer, transform_dataset
 from sklearn_tjepa.training.loop import iterations_per_epoch
@@ -217,7 +218,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="Parquet file or folder (from make_large_table.py)")
     parser.add_argument("--name", default="streaming")
-    parser.add_argument("--out", type=Path, default=HERE.parent / "results" / "streaming")
+    parser.add_argument("--out", default=None, help="results folder (default: a new one under ./sklearn_tjepa_runs)")
     parser.add_argument("--peak-slice-rows", type=int, default=1_000_000)
     parser.add_argument("--speed-slice-rows", type=int, default=500_000)
     parser.add_argument("--chunks", type=int, default=20)
@@ -280,9 +281,10 @@ def main(argv=None) -> dict:
             results["partial_fit_against_fit"] = partial_fit_against_fit(
                 args.data, chunks=args.chunks, chunk_rows=args.chunk_rows, valid_rows=args.valid_rows, params=params
             )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.json").write_text(json.dumps(results, indent=2))
+    out = run_folder(args.out, "streaming") / f"{args.name}.json"
+    out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
+    print(f"written to {out}")
     return results
 
 

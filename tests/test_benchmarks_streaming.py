@@ -2,6 +2,7 @@
 measurements themselves are not run here)."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -54,6 +55,18 @@ def test_slice_copies_the_first_rows(streaming, make_large_table, tmp_path):
     make_large_table.main(["--rows", "900", "--files", "3", "--row-group-rows", "200", "--out", str(tmp_path / "t")])
     sliced = streaming.write_slice(tmp_path / "t", 500, tmp_path / "slice.parquet")
     assert pq.read_table(sliced).equals(pq.read_table(sorted((tmp_path / "t").glob("*.parquet"))).slice(0, 500))
+
+
+def test_default_out_is_a_new_run_folder_under_the_current_directory(streaming, tmp_path, monkeypatch, capsys):
+    """Without --out nothing is written into the repository: a fresh run folder, its path printed.
+    Every measurement is skipped (only the generated table and an untrained model are made)."""
+    monkeypatch.chdir(tmp_path)
+    streaming.main(["--quick", "--name", "smoke", "--skip", "full", "peak_slice", "speed_slice", "partial_fit"])
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("written to ")]
+    path = Path(line.removeprefix("written to "))
+    assert path.name == "smoke.json" and json.loads(path.read_text())["name"] == "smoke"
+    assert path.parent.parent == tmp_path / "sklearn_tjepa_runs" and path.parent.name.startswith("streaming-")
+    assert BENCHMARKS.parent not in path.parents and not (tmp_path / "results").exists()
 
 
 def test_partial_fit_validation_loss_is_fits(streaming, mixed_frame):
