@@ -17,8 +17,8 @@ configuration (``d_model=16``, one encoder and one predictor layer), it measures
    (default 100,000) from the start of the table; ``partial_fit`` once per chunk
    (``partial_fit_rows`` = all of them, ``max_epochs=1``), and ``fit`` on the same rows in memory
    for one epoch (the same steps), both with the same seed; the JEPA loss of each on the
-   following ``--valid-rows`` rows (default 50,000), with the fixed validation masks of ``fit``'s
-   ``eval_set``.
+   following ``--valid-rows`` rows (default 50,000), given as ``eval_set`` to ``fit`` and to the
+   last ``partial_fit`` call (the same fixed validation masks).
 
 Each measurement of 1-3 runs in a fresh Python process (unless ``--in-process``), so that its
 peak is its own; the resident set right after the imports is reported beside it. Timings mean
@@ -169,19 +169,6 @@ def _child(kind: str, arguments: str, threads: int | None) -> None:
 # ---------------------------------------------------------------- partial_fit against fit
 
 
-def _partial_fit_valid_loss(est: TJEPATransformer, valid: pd.DataFrame) -> float:
-    """The JEPA loss of a partial_fit run's student on ``valid``, as fit computes eval_set's."""
-    from sklearn_tjepa.training import loop
-    from sklearn_tjepa.training.config import TrainConfig, from_params
-
-    table = est.preprocessor_.transform(valid)
-    state = est._partial_fit_state_
-    config = from_params(TrainConfig, est.get_params(), seed=int(state["seed"]), patience=None, precision=est.precision_)
-    run = loop._Run(est.model_spec_, config, torch.device("cpu"), 0, 1, data_shapes=((0,), (0,)), recompute=False)
-    run.load(state)
-    return loop._validation_loss(run, torch.from_numpy(table.x_num), torch.from_numpy(table.x_cat))
-
-
 def partial_fit_against_fit(data, *, chunks: int, chunk_rows: int, valid_rows: int, params: dict) -> dict:
     frames, needed = [], chunks * chunk_rows + valid_rows
     for path in _files(data):
@@ -200,13 +187,14 @@ def partial_fit_against_fit(data, *, chunks: int, chunk_rows: int, valid_rows: i
     incremental = _estimator({**params, "partial_fit_rows": len(train)})
     started = time.perf_counter()
     for number in range(chunks):
-        incremental.partial_fit(train.iloc[number * chunk_rows : (number + 1) * chunk_rows])
+        last = number == chunks - 1
+        incremental.partial_fit(train.iloc[number * chunk_rows : (number + 1) * chunk_rows], eval_set=valid if last else None)
     partial_seconds = time.perf_counter() - started
     return {
         "chunks": chunks, "chunk_rows": chunk_rows, "valid_rows": len(valid),
         "fit": {"valid_loss": fitted.history_[-1]["valid_loss"], "steps": iterations_per_epoch(len(train), fitted.batch_size),
                 "seconds": fit_seconds},
-        "partial_fit": {"valid_loss": _partial_fit_valid_loss(incremental, valid), "steps": incremental.n_steps_,
+        "partial_fit": {"valid_loss": incremental.history_[-1]["valid_loss"], "steps": incremental.n_steps_,
                         "seconds": partial_seconds},
     }
 

@@ -728,7 +728,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self.model_spec_ = self._model_spec(params, self._bin_edges(table))
         return self
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, *, eval_set=None):
         """Train one pass over the chunk ``X``, continuing the earlier calls (out-of-core training).
 
         The first call (unless :meth:`fit_preprocessing` came before) fits the preprocessing on
@@ -744,8 +744,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         After ``fit``, which keeps no optimiser state, the first ``partial_fit`` continues from
         the fitted encoder: its weights start the context and the target encoder, while the
         predictor, the optimiser and the schedules start anew (a warm start).
-        ``early_stopping``, ``eval_set``, ``checkpoint_dir``, ``resume`` and ``callbacks`` are
-        not used (the estimator itself, saved with joblib, is the checkpoint).
+        ``early_stopping``, ``checkpoint_dir``, ``resume`` and ``callbacks`` are not used (the
+        estimator itself, saved with joblib, is the checkpoint).
 
         Parameters
         ----------
@@ -753,6 +753,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             A chunk of at least 2 rows, with the columns of the first call.
         y : array-like of shape (n_samples,) or None
             Ignored (present for Pipeline compatibility); its length must match ``X``.
+        eval_set : array-like or DataFrame of shape (n_valid, n_features), default=None
+            Rows whose JEPA loss after this call's pass is recorded as ``valid_loss`` in its
+            ``history_`` record, with the fixed masks of ``fit``'s ``eval_set`` (so the losses
+            of successive calls, and of ``fit``, compare). It changes nothing in the training.
 
         Returns
         -------
@@ -769,16 +773,17 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         validate_tjepa_parameters(params)
         validate_partial_fit_parameters(params)
         with self._all_or_nothing(start_over=False):
-            self._partial_fit(X, y, params)
+            self._partial_fit(X, y, eval_set, params)
         return self
 
-    def _partial_fit(self, X, y, params: dict) -> None:
+    def _partial_fit(self, X, y, eval_set, params: dict) -> None:
         first = not hasattr(self, "model_spec_")
         table = self._encode(X, reset=first)
         if y is not None:
             check_consistent_length(X, y)
         if len(table) < 2:
             raise ValueError(f"partial_fit needs at least 2 rows per call, got n_samples={len(table)}")
+        valid = None if eval_set is None else self._encode(eval_set, reset=False)
         if first:
             MaskSampler.from_config(self.n_features_in_, self)
             self.model_spec_ = self._model_spec(params, self._bin_edges(table))
@@ -815,6 +820,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             initial_encoder=initial_encoder,
             epoch_rows=self.partial_fit_rows or first_rows,
             step=getattr(self, "n_steps_", 0),
+            valid=None if valid is None else (valid.x_num, valid.x_cat),
         )
         self._partial_fit_state_ = {**result.state, "first_rows": first_rows}
         self.encoder_ = load_encoder(spec, result.target_state)

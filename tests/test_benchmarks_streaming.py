@@ -1,5 +1,6 @@
-"""Tests of benchmarks/make_large_table.py and of the helpers of benchmarks/streaming.py (the
-measurements themselves are not run here)."""
+"""Tests of benchmarks/make_large_table.py and of benchmarks/streaming.py: its helpers, where it
+writes, and its partial_fit comparison on a tiny table (the memory and speed measurements are not
+run here)."""
 
 import importlib.util
 import json
@@ -10,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import TINY_PARAMS
 
-from sklearn_tjepa import TJEPATransformer
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -69,10 +69,10 @@ def test_default_out_is_a_new_run_folder_under_the_current_directory(streaming, 
     assert BENCHMARKS.parent not in path.parents and not (tmp_path / "results").exists()
 
 
-def test_partial_fit_validation_loss_is_fits(streaming, mixed_frame):
-    """One partial_fit call with max_epochs=1 trains as fit; the helper gives fit's eval_set loss."""
-    train, valid = mixed_frame.iloc[:90], mixed_frame.iloc[90:]
-    params = dict(TINY_PARAMS, max_epochs=1, random_state=0)
-    fitted = TJEPATransformer(**params).fit(train, eval_set=valid)
-    incremental = TJEPATransformer(**params).partial_fit(train)
-    assert streaming._partial_fit_valid_loss(incremental, valid) == fitted.history_[0]["valid_loss"]
+def test_partial_fit_against_fit_gives_fits_loss_for_one_chunk(streaming, make_large_table, tmp_path):
+    """One chunk, max_epochs=1: partial_fit trains as fit, and the script reports the same loss."""
+    make_large_table.main(["--rows", "300", "--files", "1", "--row-group-rows", "100", "--out", str(tmp_path / "t")])
+    params = dict(TINY_PARAMS, max_epochs=1)
+    result = streaming.partial_fit_against_fit(tmp_path / "t", chunks=1, chunk_rows=200, valid_rows=100, params=params)
+    assert result["partial_fit"]["valid_loss"] == result["fit"]["valid_loss"]
+    assert result["partial_fit"]["steps"] == result["fit"]["steps"] == 7
