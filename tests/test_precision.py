@@ -1,9 +1,6 @@
 """Tests for sklearn_tjepa.precision and the estimator's ``precision``: what "auto" resolves to,
 bf16 against float32 (loss curve, probe score), determinism per precision, validation."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -20,7 +17,6 @@ SMALL = dict(
     d_model=16, n_layers=2, n_heads=2, ffn_dim=32, predictor_d_model=16, predictor_n_layers=1,
     predictor_n_heads=2, predictor_ffn_dim=32, device="cpu",
 )
-DATA = Path(os.environ.get("SKLEARN_TJEPA_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 # bf16 forced on a CPU without native support warns; the tests below force it on any CPU
 pytestmark = pytest.mark.filterwarnings("ignore:precision='bf16' on cpu, which has no native:UserWarning")
 
@@ -100,14 +96,13 @@ def test_bf16_loss_curve_follows_float32():
     assert losses["32"][-1] < losses["32"][0]  # the curves compared are learning curves
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason=f"offline dataset copies not found at {DATA}")
-def test_bf16_probe_score_within_noise_on_california():
+def test_bf16_probe_score_within_noise_on_california(benchmark_data):
     """A linear probe on California (2000 training rows, 2 epochs, a small model). Measured with
     seeds 0-3: the float32 probe R^2 ranged over 0.69-0.73 between seeds (standard deviation
     0.015) and bf16 differed from float32 by -0.011 to +0.002; the tolerance, 0.03, is two
     seed-to-seed standard deviations."""
     try:
-        bunch = load_benchmark("california", data_dir=DATA, download=False)
+        bunch = load_benchmark("california", data_dir=benchmark_data, download=False)
     except DatasetUnavailableError as error:
         pytest.skip(str(error))
     rng = np.random.default_rng(0)
