@@ -32,6 +32,7 @@ from sklearn_tjepa._checks import (
     check_rate,
     check_real,
     check_seed,
+    is_bool,
 )
 from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.inference import OUTPUTS
@@ -231,13 +232,14 @@ def _check_precision(name: str, value) -> None:
 
 
 def _check_recompute(name: str, value) -> None:
-    """True, False or ``"auto"``."""
+    """``"auto"`` or a bool, as the other bool parameters take it (:func:`~sklearn_tjepa._checks.is_bool`):
+    ``ValueError`` for another str, ``TypeError`` for another type."""
+    message = f"{name} must be True, False or 'auto', got {name}={value!r}"
     if isinstance(value, str):
         if value != "auto":
-            raise ValueError(f"{name} must be True, False or 'auto', got {name}={value!r}")
-        return
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True, False or 'auto', got {name}={value!r}")
+            raise ValueError(message)
+    elif not is_bool(value):
+        raise TypeError(message)
 
 
 # name -> check(name, value), each raising TypeError/ValueError that names the parameter.
