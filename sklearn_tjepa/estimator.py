@@ -243,7 +243,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     checkpoint_dir : str or None, default=None
         Directory for an atomic checkpoint after every ``checkpoint_every`` epochs.
     checkpoint_every : int, default=1
-        Epochs between checkpoints.
+        Epochs between checkpoints; another value needs ``checkpoint_dir`` (``ValueError``).
     resume : bool, default=False
         Continue from the checkpoint in ``checkpoint_dir`` when there is one (needs
         ``checkpoint_dir``). The resumed fit ends as the uninterrupted one would, also under
@@ -255,7 +255,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         With ``checkpoint_dir``, also checkpoint within an epoch: after the first shuffle window
         (see ``shuffle_buffer_rows``) by which this many rows were trained since the last
         checkpoint. A resumed fit continues after that window. Meant for a Parquet dataset,
-        whose epochs are many windows; rows in memory form one window per epoch.
+        whose epochs are many windows; rows in memory form one window per epoch. Set without
+        ``checkpoint_dir`` it raises a ``ValueError``.
     partial_fit_rows : int or None, default=None
         Rows in one epoch of :meth:`partial_fit` (e.g. the rows of the table whose chunks it is
         given). Its learning-rate, weight-decay and EMA schedules span ``max_epochs`` such
