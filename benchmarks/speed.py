@@ -74,7 +74,8 @@ Usage::
     python benchmarks/speed.py --scaling --name scaling --plot docs/performance_scaling.png
     python benchmarks/speed.py --quick --name smoke        # tiny sizes, seconds; for the test
 
-Writes ``results/speed/<name>.json`` (``--out`` to change the folder) and prints a table.
+Writes ``<name>.json`` to a new folder, ``sklearn_tjepa_runs/speed-<UTC time>`` under the current
+directory (``--out DIR`` names another), prints a table and the file's path.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import run_folder
 from sklearn.utils import check_random_state
 
 from sklearn_tjepa.model import MaskSampler, jepa_loss
@@ -615,7 +617,7 @@ def _recompute_value(text: str):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--name", default="cpu")
-    parser.add_argument("--out", default="results/speed")
+    parser.add_argument("--out", default=None, help="results folder (default: a new one under ./sklearn_tjepa_runs)")
     parser.add_argument("--configs", nargs="+", default=None, choices=list(CONFIGS),
                         help="architectures (default: defaults and tuned; --scaling: defaults)")
     parser.add_argument("--precisions", "--precision", nargs="+", default=None, choices=["auto", "32", "bf16"],
@@ -643,7 +645,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _write(results: dict, args) -> None:
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     (out / f"{args.name}.json").write_text(json.dumps(results, indent=2, default=str))
     print(f"wrote {out / (args.name + '.json')}")
@@ -655,6 +656,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.task:
         _child(args.task)
         return {}
+    args.out = run_folder(args.out, "speed")
     results = {"name": args.name, "machine": _machine()}
     if args.attention_profile:
         cases = QUICK_ATTENTION_CASES if args.quick else ATTENTION_CASES

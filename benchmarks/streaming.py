@@ -17,8 +17,8 @@ configuration (``d_model=16``, one encoder and one predictor layer), it measures
    (default 100,000) from the start of the table; ``partial_fit`` once per chunk
    (``partial_fit_rows`` = all of them, ``max_epochs=1``), and ``fit`` on the same rows in memory
    for one epoch (the same steps), both with the same seed; the JEPA loss of each on the
-   following ``--valid-rows`` rows (default 50,000), with the fixed validation masks of ``fit``'s
-   ``eval_set``.
+   following ``--valid-rows`` rows (default 50,000), given as ``eval_set`` to ``fit`` and to the
+   last ``partial_fit`` call (the same fixed validation masks).
 
 Each measurement of 1-3 runs in a fresh Python process (unless ``--in-process``), so that its
 peak is its own; the resident set right after the imports is reported beside it. Timings mean
@@ -30,7 +30,8 @@ Usage::
     python benchmarks/streaming.py --data data/large --name cpu2
     python benchmarks/streaming.py --quick --name smoke        # a generated 4,000-row table, seconds
 
-Writes ``results/streaming/<name>.json`` (``--out`` to change the folder).
+Writes ``<name>.json`` to a new folder, ``sklearn_tjepa_runs/streaming-<UTC time>`` under the
+current directory (``--out DIR`` names another), and prints the results and the file's path.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ import joblib
 import pandas as pd
 import pyarrow.parquet as pq
 import torch
-from _common import versions
+from _common import run_folder, versions
 
 from sklearn_tjepa import TJEPATransformer, transform_dataset
 from sklearn_tjepa.training.loop import iterations_per_epoch
@@ -168,19 +169,6 @@ def _child(kind: str, arguments: str, threads: int | None) -> None:
 # ---------------------------------------------------------------- partial_fit against fit
 
 
-def _partial_fit_valid_loss(est: TJEPATransformer, valid: pd.DataFrame) -> float:
-    """The JEPA loss of a partial_fit run's student on ``valid``, as fit computes eval_set's."""
-    from sklearn_tjepa.training import loop
-    from sklearn_tjepa.training.config import TrainConfig, from_params
-
-    table = est.preprocessor_.transform(valid)
-    state = est._partial_fit_state_
-    config = from_params(TrainConfig, est.get_params(), seed=int(state["seed"]), patience=None, precision=est.precision_)
-    run = loop._Run(est.model_spec_, config, torch.device("cpu"), 0, 1, data_shapes=((0,), (0,)), recompute=False)
-    run.load(state)
-    return loop._validation_loss(run, torch.from_numpy(table.x_num), torch.from_numpy(table.x_cat))
-
-
 def partial_fit_against_fit(data, *, chunks: int, chunk_rows: int, valid_rows: int, params: dict) -> dict:
     frames, needed = [], chunks * chunk_rows + valid_rows
     for path in _files(data):
@@ -199,13 +187,14 @@ def partial_fit_against_fit(data, *, chunks: int, chunk_rows: int, valid_rows: i
     incremental = _estimator({**params, "partial_fit_rows": len(train)})
     started = time.perf_counter()
     for number in range(chunks):
-        incremental.partial_fit(train.iloc[number * chunk_rows : (number + 1) * chunk_rows])
+        last = number == chunks - 1
+        incremental.partial_fit(train.iloc[number * chunk_rows : (number + 1) * chunk_rows], eval_set=valid if last else None)
     partial_seconds = time.perf_counter() - started
     return {
         "chunks": chunks, "chunk_rows": chunk_rows, "valid_rows": len(valid),
         "fit": {"valid_loss": fitted.history_[-1]["valid_loss"], "steps": iterations_per_epoch(len(train), fitted.batch_size),
                 "seconds": fit_seconds},
-        "partial_fit": {"valid_loss": _partial_fit_valid_loss(incremental, valid), "steps": incremental.n_steps_,
+        "partial_fit": {"valid_loss": incremental.history_[-1]["valid_loss"], "steps": incremental.n_steps_,
                         "seconds": partial_seconds},
     }
 
@@ -217,7 +206,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="Parquet file or folder (from make_large_table.py)")
     parser.add_argument("--name", default="streaming")
-    parser.add_argument("--out", type=Path, default=HERE.parent / "results" / "streaming")
+    parser.add_argument("--out", default=None, help="results folder (default: a new one under ./sklearn_tjepa_runs)")
     parser.add_argument("--peak-slice-rows", type=int, default=1_000_000)
     parser.add_argument("--speed-slice-rows", type=int, default=500_000)
     parser.add_argument("--chunks", type=int, default=20)
@@ -280,9 +269,10 @@ def main(argv=None) -> dict:
             results["partial_fit_against_fit"] = partial_fit_against_fit(
                 args.data, chunks=args.chunks, chunk_rows=args.chunk_rows, valid_rows=args.valid_rows, params=params
             )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.json").write_text(json.dumps(results, indent=2))
+    out = run_folder(args.out, "streaming") / f"{args.name}.json"
+    out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
+    print(f"written to {out}")
     return results
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "check_real",
     "check_rate",
     "check_option",
+    "is_bool",
     "check_bool",
     "check_fraction",
     "check_multiplier",
@@ -67,9 +68,14 @@ def check_option(name: str, value, options) -> None:
         raise ValueError(message)
 
 
+def is_bool(value) -> bool:
+    """Whether ``value`` stands for a bool: a Python or NumPy bool, or the int 0 or 1."""
+    return isinstance(value, (bool, np.bool_)) or (isinstance(value, Integral) and value in (0, 1))
+
+
 def check_bool(name: str, value) -> None:
-    """Raise unless ``value`` is a bool (or the int 0 or 1)."""
-    if not isinstance(value, bool) and not (isinstance(value, Integral) and value in (0, 1)):
+    """Raise ``TypeError`` unless ``value`` stands for a bool (see :func:`is_bool`)."""
+    if not is_bool(value):
         raise TypeError(f"{name} must be a bool, got {name}={value!r}")
 
 

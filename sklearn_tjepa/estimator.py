@@ -26,7 +26,7 @@ from sklearn_tjepa.preprocessing import EncodedTable, TablePreprocessor, as_fram
 from sklearn_tjepa.streaming.rows import ParquetRows
 from sklearn_tjepa.streaming.sample import sample_rows
 from sklearn_tjepa.streaming.source import ParquetSource, is_parquet_source
-from sklearn_tjepa.training.checkpoints import load_checkpoint
+from sklearn_tjepa.training.checkpoints import fingerprint_precision, load_checkpoint
 from sklearn_tjepa.training.config import RunOptions, TrainConfig, from_params
 from sklearn_tjepa.training.incremental import train_increment
 from sklearn_tjepa.training.loop import InMemoryRows, TrainResult, train_on
@@ -211,6 +211,9 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         float32 (``"32"``) or bf16 (``"bf16"``, with a warning where bf16 is emulated and slow)
         everywhere. Weights, optimiser state, the EMA target encoder and the loss stay float32
         (:mod:`sklearn_tjepa.precision`). ``transform`` resolves ``"auto"`` on its own device.
+        A run that continues another (``resume`` from a checkpoint, a later ``partial_fit``
+        call) keeps the precision it started in under ``"auto"``, also on a machine whose bf16
+        support differs; an explicit precision other than it is refused.
     recompute : bool or "auto", default="auto"
         Activation checkpointing in training: keep only each transformer block's input for the
         backward pass and recompute the block there, for about one more forward pass of time
@@ -240,7 +243,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     checkpoint_dir : str or None, default=None
         Directory for an atomic checkpoint after every ``checkpoint_every`` epochs.
     checkpoint_every : int, default=1
-        Epochs between checkpoints.
+        Epochs between checkpoints; another value needs ``checkpoint_dir`` (``ValueError``).
     resume : bool, default=False
         Continue from the checkpoint in ``checkpoint_dir`` when there is one (needs
         ``checkpoint_dir``). The resumed fit ends as the uninterrupted one would, also under
@@ -252,7 +255,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         With ``checkpoint_dir``, also checkpoint within an epoch: after the first shuffle window
         (see ``shuffle_buffer_rows``) by which this many rows were trained since the last
         checkpoint. A resumed fit continues after that window. Meant for a Parquet dataset,
-        whose epochs are many windows; rows in memory form one window per epoch.
+        whose epochs are many windows; rows in memory form one window per epoch. Set without
+        ``checkpoint_dir`` it raises a ``ValueError``.
     partial_fit_rows : int or None, default=None
         Rows in one epoch of :meth:`partial_fit` (e.g. the rows of the table whose chunks it is
         given). Its learning-rate, weight-decay and EMA schedules span ``max_epochs`` such
@@ -310,8 +314,9 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     best_epoch_ : int or None
         Epoch whose encoder was kept under early stopping.
     precision_ : {"32", "bf16"}
-        Precision of the training (``precision`` resolved on the training device), by ``fit``
-        or the last ``partial_fit`` call.
+        Precision of the training (``precision`` resolved on the training device, or the
+        precision of the run a resumed ``fit`` or a later ``partial_fit`` call continues), by
+        ``fit`` or the last ``partial_fit`` call.
     recompute_ : bool
         Whether the training recomputed activations (``recompute`` resolved), by ``fit`` or
         the last ``partial_fit`` call.
@@ -524,13 +529,15 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             numerical_bin_edges=edges,
         )
 
-    def _run_settings(self, params: dict, *, seed: int, patience: int | None, device: torch.device):
+    def _run_settings(
+        self, params: dict, *, seed: int, patience: int | None, device: torch.device, continuing: str | None = None
+    ):
         """The run's :class:`TrainConfig` and :class:`RunOptions`, with ``precision`` and
         ``recompute`` resolved for ``model_spec_`` on ``device``; sets ``precision_`` and
-        ``recompute_``."""
-        config = from_params(
-            TrainConfig, params, seed=seed, patience=patience, precision=resolve_precision(self.precision, device)
-        )
+        ``recompute_``. ``continuing`` is the precision of the run this one continues, if any
+        (see :func:`~sklearn_tjepa.precision.resolve_precision`)."""
+        precision = resolve_precision(self.precision, device, continuing=continuing)
+        config = from_params(TrainConfig, params, seed=seed, patience=patience, precision=precision)
         options = from_params(
             RunOptions, params, recompute=resolve_recompute(self.recompute, self.model_spec_, config, device)
         )
@@ -599,13 +606,15 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             vars(self).update(previous)
             raise
 
-    def _seed(self) -> int:
-        """The run's integer seed: drawn from ``random_state``, or, when resuming with
-        ``random_state=None``, the seed of the checkpointed run."""
-        if self.random_state is None and self.resume:
-            state = load_checkpoint(self.checkpoint_dir)
-            if state is not None and "seed" in state:
-                return int(state["seed"])
+    def _checkpoint_to_resume(self) -> dict | None:
+        """The checkpoint in ``checkpoint_dir`` when ``resume`` is set and there is one, else None."""
+        return load_checkpoint(self.checkpoint_dir) if self.resume else None
+
+    def _seed(self, checkpoint: dict | None) -> int:
+        """The run's integer seed: drawn from ``random_state``, or, when resuming ``checkpoint``
+        with ``random_state=None``, the seed of the checkpointed run."""
+        if self.random_state is None and checkpoint is not None and "seed" in checkpoint:
+            return int(checkpoint["seed"])
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _fit(self, X, y, eval_set) -> None:
@@ -613,7 +622,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         validate_tjepa_parameters(params)
         device = resolve_device(self.device)
         if is_parquet_source(X):
-            seed = self._seed()
+            checkpoint = self._checkpoint_to_resume()
+            seed = self._seed(checkpoint)
             train_table, data, valid_table = self._parquet_rows(X, y, eval_set, seed)
         else:
             table = self._encode(X, reset=True)
@@ -622,12 +632,14 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             if len(table) < 2:
                 raise ValueError(f"T-JEPA needs at least 2 rows to train, got n_samples={len(table)}")
             MaskSampler.from_config(self.n_features_in_, self)  # the mask shares must fit the features
-            seed = self._seed()
+            checkpoint = self._checkpoint_to_resume()
+            seed = self._seed(checkpoint)
             train_table, valid_table = self._validation_split(table, eval_set, RandomStreams(seed))
             data = InMemoryRows(train_table.x_num, train_table.x_cat)
         self.model_spec_ = self._model_spec(params, self._bin_edges(train_table))
         patience = self.patience if self.early_stopping else None
-        config, options = self._run_settings(params, seed=seed, patience=patience, device=device)
+        continuing = None if checkpoint is None else fingerprint_precision(checkpoint.get("fingerprint"))
+        config, options = self._run_settings(params, seed=seed, patience=patience, device=device, continuing=continuing)
         valid = None if valid_table is None else (valid_table.x_num, valid_table.x_cat)
         callbacks = list(self.callbacks or ())
         for callback in callbacks:
@@ -728,7 +740,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self.model_spec_ = self._model_spec(params, self._bin_edges(table))
         return self
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, *, eval_set=None):
         """Train one pass over the chunk ``X``, continuing the earlier calls (out-of-core training).
 
         The first call (unless :meth:`fit_preprocessing` came before) fits the preprocessing on
@@ -744,8 +756,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         After ``fit``, which keeps no optimiser state, the first ``partial_fit`` continues from
         the fitted encoder: its weights start the context and the target encoder, while the
         predictor, the optimiser and the schedules start anew (a warm start).
-        ``early_stopping``, ``eval_set``, ``checkpoint_dir``, ``resume`` and ``callbacks`` are
-        not used (the estimator itself, saved with joblib, is the checkpoint).
+        ``early_stopping``, ``checkpoint_dir``, ``resume`` and ``callbacks`` are not used (the
+        estimator itself, saved with joblib, is the checkpoint).
 
         Parameters
         ----------
@@ -753,6 +765,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             A chunk of at least 2 rows, with the columns of the first call.
         y : array-like of shape (n_samples,) or None
             Ignored (present for Pipeline compatibility); its length must match ``X``.
+        eval_set : array-like or DataFrame of shape (n_valid, n_features), default=None
+            Rows whose JEPA loss after this call's pass is recorded as ``valid_loss`` in its
+            ``history_`` record, with the fixed masks of ``fit``'s ``eval_set`` (so the losses
+            of successive calls, and of ``fit``, compare). It changes nothing in the training.
 
         Returns
         -------
@@ -769,16 +785,17 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         validate_tjepa_parameters(params)
         validate_partial_fit_parameters(params)
         with self._all_or_nothing(start_over=False):
-            self._partial_fit(X, y, params)
+            self._partial_fit(X, y, eval_set, params)
         return self
 
-    def _partial_fit(self, X, y, params: dict) -> None:
+    def _partial_fit(self, X, y, eval_set, params: dict) -> None:
         first = not hasattr(self, "model_spec_")
         table = self._encode(X, reset=first)
         if y is not None:
             check_consistent_length(X, y)
         if len(table) < 2:
             raise ValueError(f"partial_fit needs at least 2 rows per call, got n_samples={len(table)}")
+        valid = None if eval_set is None else self._encode(eval_set, reset=False)
         if first:
             MaskSampler.from_config(self.n_features_in_, self)
             self.model_spec_ = self._model_spec(params, self._bin_edges(table))
@@ -803,7 +820,8 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         else:
             seed, first_rows = int(state["seed"]), int(state["first_rows"])
         device = resolve_device(self.device)
-        config, options = self._run_settings(params, seed=seed, patience=None, device=device)
+        continuing = None if state is None else fingerprint_precision(state["fingerprint"])
+        config, options = self._run_settings(params, seed=seed, patience=None, device=device, continuing=continuing)
         result = train_increment(
             spec,
             config,
@@ -815,6 +833,7 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             initial_encoder=initial_encoder,
             epoch_rows=self.partial_fit_rows or first_rows,
             step=getattr(self, "n_steps_", 0),
+            valid=None if valid is None else (valid.x_num, valid.x_cat),
         )
         self._partial_fit_state_ = {**result.state, "first_rows": first_rows}
         self.encoder_ = load_encoder(spec, result.target_state)

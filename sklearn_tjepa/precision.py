@@ -59,12 +59,15 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
+def resolve_precision(precision: str, device: torch.device, *, continuing: str | None = None) -> str:
     """The precision to compute in on ``device``: ``"32"`` or ``"bf16"``.
 
-    ``"auto"`` gives ``"bf16"`` where :func:`native_bf16` holds and ``"32"`` elsewhere;
-    ``"32"`` and ``"bf16"`` are kept. ``"bf16"`` on a device without native bf16 is allowed, with
-    a ``UserWarning`` that it will be slow.
+    ``"auto"`` gives ``"bf16"`` where :func:`native_bf16` holds and ``"32"`` elsewhere, except
+    for a run that continues another (a resumed checkpoint, a later ``partial_fit`` call): there
+    it gives ``continuing``, the precision that run computed in, so that the run goes on as it
+    started on a machine whose bf16 support differs. ``"32"`` and ``"bf16"`` are kept (a run
+    continued in another precision is then refused by its caller). ``"bf16"`` on a device
+    without native bf16 is allowed, with a ``UserWarning`` that it will be slow.
 
     Parameters
     ----------
@@ -72,12 +75,24 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         The estimator's ``precision`` parameter (already validated).
     device : torch.device
         The device that computes.
+    continuing : {"32", "bf16"} or None, default=None
+        The resolved precision of the run being continued; None for a new run.
 
     Returns
     -------
     str
     """
     native = native_bf16(device)
+    if precision == "auto" and continuing is not None:
+        if continuing == "bf16" and not native:
+            warnings.warn(
+                f"precision='auto' continues the run in bf16, the precision it started in, on {device}, which "
+                "has no native bfloat16 support: bf16 is emulated there and runs much slower than float32; "
+                "continue on a machine with native bf16, or start a new run",
+                UserWarning,
+                stacklevel=3,
+            )
+        return continuing
     if precision == "auto":
         return "bf16" if native else "32"
     if precision == "bf16" and not native:

@@ -32,6 +32,7 @@ from sklearn_tjepa._checks import (
     check_rate,
     check_real,
     check_seed,
+    is_bool,
 )
 from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.inference import OUTPUTS
@@ -53,6 +54,7 @@ __all__ = [
     "validate_transform_parameters",
     "validate_partial_fit_parameters",
     "PRECISIONS",
+    "CHECKPOINT_SETTINGS",
     "OUTPUT_DTYPES",
     "BACKENDS",
     "DATA_PLACEMENTS",
@@ -231,13 +233,14 @@ def _check_precision(name: str, value) -> None:
 
 
 def _check_recompute(name: str, value) -> None:
-    """True, False or ``"auto"``."""
+    """``"auto"`` or a bool, as the other bool parameters take it (:func:`~sklearn_tjepa._checks.is_bool`):
+    ``ValueError`` for another str, ``TypeError`` for another type."""
+    message = f"{name} must be True, False or 'auto', got {name}={value!r}"
     if isinstance(value, str):
         if value != "auto":
-            raise ValueError(f"{name} must be True, False or 'auto', got {name}={value!r}")
-        return
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True, False or 'auto', got {name}={value!r}")
+            raise ValueError(message)
+    elif not is_bool(value):
+        raise TypeError(message)
 
 
 # name -> check(name, value), each raising TypeError/ValueError that names the parameter.
@@ -311,6 +314,11 @@ _TJEPA_RULES = {
 }
 
 
+#: The checkpoint settings that act only with a ``checkpoint_dir``, with their values that ask for
+#: no checkpoint (the estimator's defaults).
+CHECKPOINT_SETTINGS = {"checkpoint_every": 1, "checkpoint_every_rows": None}
+
+
 def _check_ordered(params: dict[str, Any], low: str, high: str) -> None:
     if params[low] > params[high]:
         raise ValueError(f"{low} must not exceed {high}, got {low}={params[low]} > {high}={params[high]}")
@@ -327,7 +335,8 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
     Checks each value's type and range, then the relations that need no data: share ranges
     ordered, ``n_heads`` dividing ``d_model``, ``predictor_n_heads`` dividing
     ``predictor_d_model`` and at least one predictor block for the transformer predictor, an
-    ordered EMA range, a ``checkpoint_dir`` for ``resume``, a known device and callbacks that
+    ordered EMA range, a ``checkpoint_dir`` for ``resume`` and for ``checkpoint_every`` or
+    ``checkpoint_every_rows`` set to write checkpoints, a known device and callbacks that
     derive from :class:`~sklearn_tjepa.callbacks.Callback` (with ``backend="local"``). Whether
     the mask shares fit the table's ``D`` features is checked by
     :class:`~sklearn_tjepa.model.MaskSampler` at fit time.
@@ -353,6 +362,12 @@ def validate_tjepa_parameters(params: dict[str, Any]) -> None:
             )
     if params["resume"] and params["checkpoint_dir"] is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from, got checkpoint_dir=None")
+    for name, off in CHECKPOINT_SETTINGS.items():
+        if params["checkpoint_dir"] is None and params[name] != off:
+            raise ValueError(
+                f"{name}={params[name]!r} needs a checkpoint_dir to write checkpoints to, got checkpoint_dir=None "
+                f"(without checkpoints, leave {name}={off!r})"
+            )
     _check_ordered(params, "ema_start", "ema_end")
     if params["grad_clip"] is not None:
         check_real("grad_clip", params["grad_clip"], positive=True)

@@ -1,7 +1,8 @@
 """Shared fixtures: tiny model settings, a factory of tiny estimators, a tiny ModelSpec, small
-tables (numpy and mixed-type DataFrames), the checkout's parsed ``pyproject.toml``, and
-:func:`assert_same_embeddings`."""
+tables (numpy and mixed-type DataFrames), the checkout's parsed ``pyproject.toml``, the folder of
+the offline benchmark datasets, and :func:`assert_same_embeddings`."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from sklearn_tjepa import TJEPATransformer
+from sklearn_tjepa.datasets import DATA_DIR_ENV
 from sklearn_tjepa.model import ModelSpec
 from sklearn_tjepa.training import loop
 from sklearn_tjepa.training.config import from_params
@@ -54,6 +56,28 @@ TINY_PARAMS = dict(
     device="cpu",
     precision="32",
 )
+
+
+#: Where the offline copies of the benchmark datasets are: the folder named by the environment
+#: variable SKLEARN_TJEPA_DATA, else ``shared/datasets`` beside this checkout. Read when the tests
+#: are collected, before any test changes the environment.
+BENCHMARK_DATA = Path(os.environ.get(DATA_DIR_ENV) or Path(__file__).resolve().parents[2] / "shared" / "datasets")
+
+#: The complete datasets the tests read from that folder.
+_BENCHMARK_FILES = ("adult.parquet", "california_housing.parquet")
+
+
+@pytest.fixture(scope="session")
+def benchmark_data():
+    """The folder of the offline benchmark datasets (``BENCHMARK_DATA``); skips the test when it
+    lacks the Adult or California Housing Parquet file."""
+    missing = [name for name in _BENCHMARK_FILES if not (BENCHMARK_DATA / name).is_file()]
+    if missing:
+        pytest.skip(
+            f"offline benchmark datasets not found: {BENCHMARK_DATA} lacks {', '.join(missing)} "
+            f"(set {DATA_DIR_ENV} to the folder that holds them)"
+        )
+    return BENCHMARK_DATA
 
 
 @pytest.fixture(scope="session")

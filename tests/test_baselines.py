@@ -1,7 +1,5 @@
 """Every baseline on small slices of Adult and California; the deep estimators' contract."""
 
-from pathlib import Path
-
 import joblib
 import numpy as np
 import pandas as pd
@@ -21,8 +19,6 @@ from sklearn_tjepa.baselines import (
     ResNetClassifier,
     make_baseline,
 )
-
-DATA_DIR = Path(__file__).parents[2] / "shared" / "datasets"
 
 # Small networks, few epochs, early stopping on 20 % of the training rows.
 TRAINING = dict(max_epochs=10, patience=3, batch_size=128, validation_fraction=0.2, device="cpu")
@@ -47,10 +43,7 @@ GBDT_LIBRARIES = {
 }
 
 
-def _slice(file_name, n_train, n_test):
-    path = DATA_DIR / file_name
-    if not path.is_file():
-        pytest.skip(f"benchmark data not found at {path}")
+def _slice(path, n_train, n_test):
     frame = pd.read_parquet(path)
     train = frame[frame["split"] == "train"].sample(n_train, random_state=0)
     test = frame[frame["split"] == "test"].sample(n_test, random_state=0)
@@ -59,9 +52,9 @@ def _slice(file_name, n_train, n_test):
 
 
 @pytest.fixture(scope="module")
-def adult():
+def adult(benchmark_data):
     """2000 training and 1000 test rows of Adult, with missing values and a category column."""
-    X_train, y_train, X_test, y_test = _slice("adult.parquet", 2000, 1000)
+    X_train, y_train, X_test, y_test = _slice(benchmark_data / "adult.parquet", 2000, 1000)
     rng = np.random.default_rng(0)
     X_train = X_train.astype({"age": float, "hours_per_week": float, "race": "category"})
     X_test = X_test.astype({"age": float, "hours_per_week": float, "race": "category"})
@@ -73,9 +66,9 @@ def adult():
 
 
 @pytest.fixture(scope="module")
-def california():
+def california(benchmark_data):
     """2000 training and 1000 test rows of California Housing."""
-    return _slice("california_housing.parquet", 2000, 1000)
+    return _slice(benchmark_data / "california_housing.parquet", 2000, 1000)
 
 
 def _persisted(model, tmp_path):

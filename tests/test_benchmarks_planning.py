@@ -1,7 +1,6 @@
 """``run --plan``: cells in run order with their status and minutes measured earlier."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,14 +12,10 @@ from sklearn_tjepa.bench.pretrain import tjepa_params
 from sklearn_tjepa.bench.results import PROTOCOL
 from sklearn_tjepa.bench.runner import Settings, budget_limits
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-pytestmark = pytest.mark.skipif(not (DATA / "adult.parquet").is_file(),
-                                reason=f"benchmark datasets not available at {DATA}")
 
-
-def _settings(out):
+def _settings(out, data):
     return Settings(budget=get_budget("smoke"), out=out, cache_dir=out / ".cache",
-                    data_dir=str(DATA))
+                    data_dir=str(data))
 
 
 def _finished(out, name, model, features, fraction, seed, fit_seconds, pretraining_seconds=0.0):
@@ -39,11 +34,11 @@ def _finished(out, name, model, features, fraction, seed, fit_seconds, pretraini
     path.write_text(json.dumps(record))
 
 
-def test_plan_lists_cells_in_order_with_measured_and_given_minutes(tmp_path):
+def test_plan_lists_cells_in_order_with_measured_and_given_minutes(tmp_path, benchmark_data):
     _finished(tmp_path, "finetune+tjepa@0.01", "finetune", "tjepa", 0.01, 0, 120.0, 600.0)
     tasks = grid_tasks("B", ["adult"], [0, 1])
     timings = {"adult_AD/catboost@0.01": 0.5}
-    text = format_plan(tasks, _settings(tmp_path), timings)
+    text = format_plan(tasks, _settings(tmp_path, benchmark_data), timings)
     lines = text.splitlines()
     assert lines[0] == "adult_AD seed 0"
     seed1 = lines.index("adult_AD seed 1")
@@ -59,11 +54,11 @@ def test_plan_lists_cells_in_order_with_measured_and_given_minutes(tmp_path):
     assert "cells: 30, done 1, to run 29" in text
 
 
-def test_plan_from_the_command_line_runs_nothing(tmp_path, capsys):
+def test_plan_from_the_command_line_runs_nothing(tmp_path, capsys, benchmark_data):
     timings = tmp_path / "timings.json"
     timings.write_text(json.dumps({"adult_AD/linear": 1.5}))
     argv = ["run", "--budget", "smoke", "--grid", "evidence", "--datasets", "adult", "--seeds",
-            "0", "--out", str(tmp_path / "results"), "--data-dir", str(DATA), "--plan",
+            "0", "--out", str(tmp_path / "results"), "--data-dir", str(benchmark_data), "--plan",
             "--timings", str(timings)]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -80,11 +75,11 @@ def test_grid_and_cell_options_do_not_mix(tmp_path):
         main(argv)
 
 
-def test_timings_from_another_results_folder(tmp_path, capsys):
+def test_timings_from_another_results_folder(tmp_path, capsys, benchmark_data):
     timed = tmp_path / "timed"
     _finished(timed, "mlp@0.01", "mlp", "raw", 0.01, 0, 90.0)
     argv = ["run", "--budget", "smoke", "--grid", "B", "--datasets", "adult", "--seeds", "1",
-            "--out", str(tmp_path / "results"), "--data-dir", str(DATA), "--plan",
+            "--out", str(tmp_path / "results"), "--data-dir", str(benchmark_data), "--plan",
             "--timings", str(timed)]
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -10,7 +10,6 @@ import pytest
 from sklearn_tjepa.bench.report import load_results, target_std, write_report
 from sklearn_tjepa.bench.results import PROTOCOL, run_name
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 _TASKS = {"adult_AD": ("adult", "binary", "accuracy"),
           "california_CA": ("california", "regression", "rmse"),
           "higgs_HI": ("higgs", "binary", "accuracy")}
@@ -125,15 +124,13 @@ def test_older_results_without_reads_or_fit_say_so(tmp_path):
     assert "1 result files predate protocol" in text
 
 
-@pytest.mark.skipif(not (DATA / "california_housing.parquet").is_file(),
-                    reason=f"benchmark datasets not available at {DATA}")
-def test_published_anchors_in_our_units_and_flagged(tmp_path):
+def test_published_anchors_in_our_units_and_flagged(tmp_path, benchmark_data):
     out = tmp_path / "results"
     _write(out, "california_CA", "mlp", "raw", 1.0, 0, 0.50)
     _write(out, "higgs_HI", "mlp", "raw", 1.0, 0, 0.70, partial=True)
-    std = target_std("california", DATA)
+    std = target_std("california", benchmark_data)
     assert std == pytest.approx(1.154, abs=0.001)
-    text = write_report(out, tmp_path / "benchmarks.md", data_dir=DATA)[0].read_text()
+    text = write_report(out, tmp_path / "benchmarks.md", data_dir=benchmark_data)[0].read_text()
     california = _section(text, "## california_CA")
     assert "Test RMSE in $100k (lower is better)" in california
     assert ("| *published*: Gorishniy et al. 2021 | mlp | raw | 0.499 | 0.499 | yes, same split |"

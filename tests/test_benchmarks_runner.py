@@ -16,28 +16,23 @@ from sklearn_tjepa.bench.cli import main
 from sklearn_tjepa.bench.report import write_report
 from sklearn_tjepa.bench.results import PROTOCOL
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-pytestmark = pytest.mark.skipif(
-    not (DATA / "california_housing.parquet").is_file(),
-    reason=f"offline benchmark dataset copies not found at {DATA}",
-)
 MODELS = ("linear", "mlp", "hist_gradient_boosting")
 FEATURES = ("raw", "tjepa", "untrained")
 CELLS = {"adult_AD": "binary", "california_CA": "regression"}
 
 
-def _run(out, *extra):
+def _run(data, out, *extra):
     argv = ["run", "--budget", "smoke", "--datasets", "adult", "california", "--seeds", "0",
-            "--models", *MODELS, "--out", str(out), "--data-dir", str(DATA), "--no-progress",
+            "--models", *MODELS, "--out", str(out), "--data-dir", str(data), "--no-progress",
             *extra]
     return main(argv)
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def results(tmp_path_factory, benchmark_data):
     """One smoke slice (2 datasets x 3 models x 3 feature sets, seed 0), run once."""
     out = tmp_path_factory.mktemp("results")
-    assert _run(out) == 0
+    assert _run(benchmark_data, out) == 0
     return out
 
 
@@ -117,23 +112,23 @@ def test_one_pretraining_per_dataset_seed_and_configuration(results):
     assert cached == ["adult_AD", "adult_AD", "california_CA", "california_CA"]
 
 
-def test_rerun_skips_finished_work(results, capsys):
+def test_rerun_skips_finished_work(results, capsys, benchmark_data):
     before = {p: p.stat().st_mtime_ns for p in _outputs(results)}
-    assert _run(results) == 0
+    assert _run(benchmark_data, results) == 0
     assert "0 run, 18 skipped" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in _outputs(results)} == before
 
 
-def test_label_fraction_uses_a_labelled_subset_and_reuses_pretraining(results):
+def test_label_fraction_uses_a_labelled_subset_and_reuses_pretraining(results, benchmark_data):
     cached = sorted((results / ".cache").glob("*/*.joblib"))
-    assert _run(results, "--label-fraction", "0.1") == 0
+    assert _run(benchmark_data, results, "--label-fraction", "0.1") == 0
     assert sorted((results / ".cache").glob("*/*.joblib")) == cached
     record = json.loads((results / "adult_AD" / "mlp+tjepa@0.1" / "output_0.json").read_text())
     assert record["status"] == "ok" and record["label_fraction"] == 0.1
     assert record["n_labelled"] == 30
 
 
-def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeypatch):
+def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeypatch, benchmark_data):
     original = runner_module.build_model
 
     def build(name, **kwargs):
@@ -144,7 +139,7 @@ def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeyp
     monkeypatch.setattr(runner_module, "build_model", build)
     argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
             "mlp", "linear", "--features", "raw", "--out", str(tmp_path), "--data-dir",
-            str(DATA), "--no-progress"]
+            str(benchmark_data), "--no-progress"]
     assert main(argv) == 1
     failed = json.loads((tmp_path / "adult_AD" / "mlp" / "output_0.json").read_text())
     assert failed["status"] == "failed" and "boom in mlp" in failed["error"]
@@ -160,7 +155,7 @@ def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeyp
 
 
 def test_few_label_grid_pretrains_on_every_train_row_and_shares_the_labelled_rows(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, benchmark_data):
     from sklearn_tjepa import TJEPAClassifier, TJEPATransformer
 
     fits, finetuned = [], []
@@ -177,7 +172,7 @@ def test_few_label_grid_pretrains_on_every_train_row_and_shares_the_labelled_row
     monkeypatch.setattr(TJEPATransformer, "fit", counting_fit)
     monkeypatch.setattr(TJEPAClassifier, "fit", finetune_fit)
     argv = ["run", "--budget", "smoke", "--grid", "B", "--datasets", "adult", "--seeds", "0",
-            "--out", str(tmp_path), "--data-dir", str(DATA), "--no-progress"]
+            "--out", str(tmp_path), "--data-dir", str(benchmark_data), "--no-progress"]
     assert main(argv) == 0
     # Two pretrainings (T-JEPA and the untrained control), each on all 300 train rows,
     # whatever the label fraction; the fine-tuners start from them without pretraining again.
@@ -206,15 +201,15 @@ def test_few_label_grid_pretrains_on_every_train_row_and_shares_the_labelled_row
         assert record["pretraining"]["params"]["max_epochs"] == (2 if features == "tjepa" else 0)
 
 
-def test_finetune_has_no_raw_feature_cell(tmp_path):
+def test_finetune_has_no_raw_feature_cell(tmp_path, benchmark_data):
     argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
-            "finetune", "--features", "raw", "--out", str(tmp_path), "--data-dir", str(DATA),
+            "finetune", "--features", "raw", "--out", str(tmp_path), "--data-dir", str(benchmark_data),
             "--plan"]
     assert main(argv) == 0
     assert not _outputs(tmp_path)
 
 
-def test_changing_one_model_s_limit_makes_only_its_cells_stale(tmp_path):
+def test_changing_one_model_s_limit_makes_only_its_cells_stale(tmp_path, benchmark_data):
     from dataclasses import replace
 
     from sklearn_tjepa.bench.budgets import get_budget
@@ -229,13 +224,13 @@ def test_changing_one_model_s_limit_makes_only_its_cells_stale(tmp_path):
     tjepa = replace(smoke, tjepa={**smoke.tjepa, "max_epochs": 3})
     assert budget_limits(smoke, "mlp", "raw") == budget_limits(tjepa, "mlp", "raw")
     assert budget_limits(smoke, "mlp", "tjepa") != budget_limits(tjepa, "mlp", "tjepa")
-    settings = Settings(budget=changed, out=tmp_path, cache_dir=tmp_path, data_dir=str(DATA))
+    settings = Settings(budget=changed, out=tmp_path, cache_dir=tmp_path, data_dir=str(benchmark_data))
     assert cell_status(settings, Task("adult", 0, "raw", 1.0, "mlp")) == "missing"
 
 
-def test_a_stale_result_runs_again(tmp_path, capsys):
+def test_a_stale_result_runs_again(tmp_path, capsys, benchmark_data):
     argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
-            "linear", "--features", "raw", "--out", str(tmp_path), "--data-dir", str(DATA),
+            "linear", "--features", "raw", "--out", str(tmp_path), "--data-dir", str(benchmark_data),
             "--no-progress"]
     assert main(argv) == 0
     path = tmp_path / "adult_AD" / "linear" / "output_0.json"
@@ -250,8 +245,8 @@ def test_a_stale_result_runs_again(tmp_path, capsys):
     assert json.loads(path.read_text())["protocol"] == PROTOCOL
 
 
-def test_report_writes_markdown_and_plots(results, tmp_path):
-    path, _ = write_report(results, tmp_path / "benchmarks.md", data_dir=DATA)
+def test_report_writes_markdown_and_plots(results, tmp_path, benchmark_data):
+    path, _ = write_report(results, tmp_path / "benchmarks.md", data_dir=benchmark_data)
     text = path.read_text()
     for needle in ("## Verdict", "## adult_AD", "## california_CA",
                    "### Frozen features: raw vs +T-JEPA vs +untrained", "### Few labels",
@@ -265,14 +260,14 @@ def test_report_writes_markdown_and_plots(results, tmp_path):
 
 
 @pytest.mark.slow
-def test_full_smoke_grid_from_the_command_line(tmp_path):
+def test_full_smoke_grid_from_the_command_line(tmp_path, benchmark_data):
     """README's smoke run (``python -m benchmarks run --budget smoke --datasets adult california
     --seeds 0``): all ten models x three feature sets (raw, +T-JEPA, +untrained encoder) on Adult
     and California."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "benchmarks", "run", "--budget", "smoke", "--datasets",
                "adult", "california", "--seeds", "0", "--out", str(tmp_path), "--data-dir",
-               str(DATA), "--no-progress"]
+               str(benchmark_data), "--no-progress"]
     done = subprocess.run(command, cwd=Path(__file__).resolve().parents[1], env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -284,7 +279,7 @@ def test_full_smoke_grid_from_the_command_line(tmp_path):
     assert len(summaries) == 60
 
 
-def test_a_cell_summary_is_written_as_soon_as_the_cell_finishes(tmp_path, monkeypatch):
+def test_a_cell_summary_is_written_as_soon_as_the_cell_finishes(tmp_path, monkeypatch, benchmark_data):
     """An interrupted run leaves the summaries of the cells it finished."""
     original = runner_module._run_task
 
@@ -296,7 +291,7 @@ def test_a_cell_summary_is_written_as_soon_as_the_cell_finishes(tmp_path, monkey
     monkeypatch.setattr(runner_module, "_run_task", interrupted)
     argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--models",
             "linear", "mlp", "--features", "raw", "--out", str(tmp_path), "--data-dir",
-            str(DATA), "--no-progress"]
+            str(benchmark_data), "--no-progress"]
     with pytest.raises(KeyboardInterrupt):
         main(argv)
     summary = json.loads((tmp_path / "adult_AD" / "linear" / "summary.json").read_text())
@@ -304,7 +299,7 @@ def test_a_cell_summary_is_written_as_soon_as_the_cell_finishes(tmp_path, monkey
     assert not (tmp_path / "adult_AD" / "mlp").exists()
 
 
-def test_device_is_recorded_and_is_not_a_limit(tmp_path, capsys, monkeypatch):
+def test_device_is_recorded_and_is_not_a_limit(tmp_path, capsys, monkeypatch, benchmark_data):
     """``--device`` moves T-JEPA pretraining and fine-tuning; their cells stay done for the budget."""
     from dataclasses import replace
 
@@ -315,7 +310,7 @@ def test_device_is_recorded_and_is_not_a_limit(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(budgets.BUDGETS, "smoke", replace(smoke, tjepa={**smoke.tjepa, "device": "cuda"}))
     argv = ["run", "--budget", "smoke", "--datasets", "california", "--seeds", "0", "--models",
             "finetune", "--features", "tjepa", "--label-fraction", "0.1", "--out", str(tmp_path),
-            "--data-dir", str(DATA), "--no-progress"]
+            "--data-dir", str(benchmark_data), "--no-progress"]
     assert main([*argv, "--device", "cpu"]) == 0
     record = json.loads(next(tmp_path.glob("california_CA/*/output_*.json")).read_text())
     assert record["status"] == "ok", record.get("error")

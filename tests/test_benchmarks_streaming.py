@@ -1,7 +1,9 @@
-"""Tests of benchmarks/make_large_table.py and of the helpers of benchmarks/streaming.py (the
-measurements themselves are not run here)."""
+"""Tests of benchmarks/make_large_table.py and of benchmarks/streaming.py: its helpers, where it
+writes, and its partial_fit comparison on a tiny table (the memory and speed measurements are not
+run here)."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -9,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import TINY_PARAMS
 
-from sklearn_tjepa import TJEPATransformer
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -56,10 +57,22 @@ def test_slice_copies_the_first_rows(streaming, make_large_table, tmp_path):
     assert pq.read_table(sliced).equals(pq.read_table(sorted((tmp_path / "t").glob("*.parquet"))).slice(0, 500))
 
 
-def test_partial_fit_validation_loss_is_fits(streaming, mixed_frame):
-    """One partial_fit call with max_epochs=1 trains as fit; the helper gives fit's eval_set loss."""
-    train, valid = mixed_frame.iloc[:90], mixed_frame.iloc[90:]
-    params = dict(TINY_PARAMS, max_epochs=1, random_state=0)
-    fitted = TJEPATransformer(**params).fit(train, eval_set=valid)
-    incremental = TJEPATransformer(**params).partial_fit(train)
-    assert streaming._partial_fit_valid_loss(incremental, valid) == fitted.history_[0]["valid_loss"]
+def test_default_out_is_a_new_run_folder_under_the_current_directory(streaming, tmp_path, monkeypatch, capsys):
+    """Without --out nothing is written into the repository: a fresh run folder, its path printed.
+    Every measurement is skipped (only the generated table and an untrained model are made)."""
+    monkeypatch.chdir(tmp_path)
+    streaming.main(["--quick", "--name", "smoke", "--skip", "full", "peak_slice", "speed_slice", "partial_fit"])
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("written to ")]
+    path = Path(line.removeprefix("written to "))
+    assert path.name == "smoke.json" and json.loads(path.read_text())["name"] == "smoke"
+    assert path.parent.parent == tmp_path / "sklearn_tjepa_runs" and path.parent.name.startswith("streaming-")
+    assert BENCHMARKS.parent not in path.parents and not (tmp_path / "results").exists()
+
+
+def test_partial_fit_against_fit_gives_fits_loss_for_one_chunk(streaming, make_large_table, tmp_path):
+    """One chunk, max_epochs=1: partial_fit trains as fit, and the script reports the same loss."""
+    make_large_table.main(["--rows", "300", "--files", "1", "--row-group-rows", "100", "--out", str(tmp_path / "t")])
+    params = dict(TINY_PARAMS, max_epochs=1)
+    result = streaming.partial_fit_against_fit(tmp_path / "t", chunks=1, chunk_rows=200, valid_rows=100, params=params)
+    assert result["partial_fit"]["valid_loss"] == result["fit"]["valid_loss"]
+    assert result["partial_fit"]["steps"] == result["fit"]["steps"] == 7

@@ -59,6 +59,17 @@ def test_check_seed_accepts_what_check_random_state_takes(value):
     check_seed("random_state", value)
 
 
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_, 1, 0, np.int64(1)])
+def test_check_bool_accepts_python_and_numpy_bools_and_0_1(value):
+    check_bool("early_stopping", value)
+
+
+@pytest.mark.parametrize("value", [2, -1, 1.0, "yes", None])
+def test_check_bool_refuses_other_values_with_type_error(value):
+    with pytest.raises(TypeError, match=r"early_stopping must be a bool, got early_stopping="):
+        check_bool("early_stopping", value)
+
+
 def test_check_fraction_accepts_none_only_when_allowed():
     check_fraction("validation_fraction", None, allow_none=True)
     check_fraction("validation_fraction", 0.2)

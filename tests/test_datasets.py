@@ -2,7 +2,6 @@
 
 import hashlib
 from importlib import resources
-from pathlib import Path
 from urllib.error import URLError
 
 import numpy as np
@@ -13,15 +12,11 @@ from sklearn.utils import Bunch
 from sklearn_tjepa import datasets
 from sklearn_tjepa.datasets import DatasetUnavailableError, list_benchmarks, load_benchmark
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 ADULT_SHA256 = "8c91455a59a742c71ddbc4ee9bf737ce3a49130e5fa408f185cffee7f2611305"
 CALIFORNIA_SHA256 = "d516d3fd678a8bf9431c14cade794b1a081ed9552cb1d0fbcb8f3f9cc6855339"
 CALIFORNIA_FEATURES = [
     "MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude"
 ]
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(), reason=f"offline dataset copies not found at {SHARED}"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +83,6 @@ def test_shipped_california_loads_offline_with_the_published_split(monkeypatch):
     assert load_benchmark("CA").frame.equals(california.frame)
 
 
-@needs_shared
 @pytest.mark.parametrize(
     "name, code, shape, task, sizes, partial",
     [
@@ -98,11 +92,11 @@ def test_shipped_california_loads_offline_with_the_published_split(monkeypatch):
         ("jannis_JA", "jannis_JA", (30145, 54), "multiclass", (18087, 6029, 6029), True),
     ],
 )
-def test_local_directory(name, code, shape, task, sizes, partial):
-    bunch = load_benchmark(name, data_dir=SHARED)
+def test_local_directory(benchmark_data, name, code, shape, task, sizes, partial):
+    bunch = load_benchmark(name, data_dir=benchmark_data)
     assert bunch.code == code and bunch.task == task and bunch.partial is partial
     assert bunch.frame.shape == shape
-    assert bunch.source == str(SHARED.resolve())
+    assert bunch.source == str(benchmark_data.resolve())
     assert not {"split", "orig_index", "target"} & set(bunch.frame.columns)
     _check_splits(bunch, sizes)
     if partial:
@@ -119,10 +113,9 @@ def test_local_directory(name, code, shape, task, sizes, partial):
         assert sorted(bunch.target.unique()) == list(range(n_classes))
 
 
-@needs_shared
-def test_environment_variable(monkeypatch, tmp_path):
-    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(SHARED))
-    assert load_benchmark("california").source == str(SHARED.resolve())
+def test_environment_variable(monkeypatch, tmp_path, benchmark_data):
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(benchmark_data))
+    assert load_benchmark("california").source == str(benchmark_data.resolve())
     # a directory from the environment that lacks the dataset is skipped ...
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
     assert load_benchmark("adult").source == "package"

@@ -55,6 +55,23 @@ def test_precision_and_recompute_are_resolved_and_used_as_in_fit(monkeypatch, ma
     assert est.history_[-1]["precision"] == expected
 
 
+def test_eval_set_records_fits_validation_loss_and_changes_nothing(make, X_numeric, chunks):
+    train, valid = X_numeric[:90], X_numeric[90:]
+    fitted = make(max_epochs=1).fit(train, eval_set=valid)
+    assert make(max_epochs=1).partial_fit(train, eval_set=valid).history_[0]["valid_loss"] == fitted.history_[0]["valid_loss"]
+    with_valid, without = make(), make()
+    for chunk in chunks[:3]:
+        with_valid.partial_fit(chunk, eval_set=chunks[3])
+        without.partial_fit(chunk)
+    assert all(np.isfinite(record["valid_loss"]) for record in with_valid.history_)
+    assert ["valid_loss" in record for record in without.history_] == [False] * 3
+    assert [r["loss"] for r in with_valid.history_] == [r["loss"] for r in without.history_]
+    np.testing.assert_array_equal(with_valid.transform(X_numeric), without.transform(X_numeric))
+    with pytest.raises(ValueError, match="X has 4 features, but TJEPATransformer is expecting 5"):
+        with_valid.partial_fit(chunks[0], eval_set=chunks[3][:, :4])
+    assert with_valid.n_iter_ == 3
+
+
 def test_progress_counters_and_transform_after_every_call(make, chunks, X_numeric):
     est = make()
     for number, chunk in enumerate(chunks, start=1):

@@ -82,8 +82,24 @@ def test_recompute_gives_the_same_training(make):
 
 @pytest.mark.parametrize(
     "value, error",
-    [("yes", ValueError), ("AUTO", ValueError), (1.5, TypeError), (None, TypeError), (1, TypeError)],
+    [("yes", ValueError), ("AUTO", ValueError), (1.5, TypeError), (None, TypeError), (2, TypeError)],
 )
 def test_bad_recompute_is_refused(make, value, error):
     with pytest.raises(error, match=r"recompute must be True, False or 'auto', got recompute="):
         make(recompute=value).fit(np.zeros((8, 3)))
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_, 1, 0])
+def test_recompute_takes_the_bools_the_other_bool_parameters_take(make, value):
+    X = np.random.default_rng(0).normal(size=(16, 3))
+    make(max_epochs=0, feature_index_embedding=value).fit(X)  # accepted as a bool there
+    assert make(max_epochs=0, recompute=value).fit(X).recompute_ is bool(value)
+
+
+@pytest.mark.parametrize("value", [2, 1.0, None])
+def test_recompute_refuses_the_values_the_other_bool_parameters_refuse(make, value):
+    X = np.zeros((8, 3))
+    with pytest.raises(TypeError, match="feature_index_embedding must be a bool"):
+        make(feature_index_embedding=value).fit(X)
+    with pytest.raises(TypeError, match="recompute must be True, False or 'auto'"):
+        make(recompute=value).fit(X)

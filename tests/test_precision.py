@@ -1,8 +1,8 @@
 """Tests for sklearn_tjepa.precision and the estimator's ``precision``: what "auto" resolves to,
-bf16 against float32 (loss curve, probe score), determinism per precision, validation."""
+runs continued on a machine of other bf16 support, bf16 against float32 (loss curve, probe
+score), determinism per precision, validation."""
 
-import os
-from pathlib import Path
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ import torch
 from sklearn.linear_model import RidgeCV
 
 from sklearn_tjepa import TJEPATransformer, precision
+from sklearn_tjepa.callbacks import Callback
 from sklearn_tjepa.datasets import DatasetUnavailableError, load_benchmark
 from sklearn_tjepa.precision import autocast_for, native_bf16, resolve_precision
 from sklearn_tjepa.training.checkpoints import load_checkpoint
@@ -20,7 +21,6 @@ SMALL = dict(
     d_model=16, n_layers=2, n_heads=2, ffn_dim=32, predictor_d_model=16, predictor_n_layers=1,
     predictor_n_heads=2, predictor_ffn_dim=32, device="cpu",
 )
-DATA = Path(os.environ.get("SKLEARN_TJEPA_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 # bf16 forced on a CPU without native support warns; the tests below force it on any CPU
 pytestmark = pytest.mark.filterwarnings("ignore:precision='bf16' on cpu, which has no native:UserWarning")
 
@@ -84,6 +84,76 @@ def test_weights_optimiser_state_and_target_encoder_stay_float32(make, tmp_path)
     assert optimiser and all(t.dtype == torch.float32 for t in tensors if t.is_floating_point())
 
 
+# ---------------------------------------------------------------- continuing a run elsewhere
+
+
+def _native(monkeypatch, native: bool) -> None:
+    """Make this machine look as if it computed bf16 natively (or not)."""
+    monkeypatch.setattr(precision, "native_bf16", lambda device: native)
+
+
+@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("continuing", ["32", "bf16"])
+def test_auto_continues_in_the_precision_of_the_continued_run(monkeypatch, recwarn, native, continuing):
+    _native(monkeypatch, native)
+    assert resolve_precision("auto", CPU, continuing=continuing) == continuing
+    emulated = [w for w in recwarn if "continues the run in bf16" in str(w.message)]
+    assert len(emulated) == (continuing == "bf16" and not native)
+    assert resolve_precision("32", CPU, continuing="bf16") == "32"  # explicit: kept (and refused by the caller)
+
+
+class _Interrupt(Callback):
+    """Raises at the end of epoch 2, before its checkpoint: the checkpoint of epoch 1 is left."""
+
+    def on_epoch_end(self, est, record):
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt("interrupted at epoch 2")
+
+
+@pytest.mark.parametrize("first, later", [(True, False), (False, True)])
+def test_resume_on_a_machine_of_other_bf16_support_continues_the_checkpointed_run(
+    monkeypatch, make, tmp_path, first, later
+):
+    X = _correlated_table(64)
+    params = dict(precision="auto", max_epochs=3, checkpoint_dir=tmp_path)
+    _native(monkeypatch, first)
+    uninterrupted = make(**{**params, "checkpoint_dir": None}).fit(X)
+    with pytest.raises(KeyboardInterrupt):
+        make(**params, callbacks=[_Interrupt()]).fit(X)
+    _native(monkeypatch, later)
+    started_in = "bf16" if first else "32"
+    if started_in == "bf16":
+        with pytest.warns(UserWarning, match="precision='auto' continues the run in bf16"):
+            resumed = make(**params, resume=True).fit(X)
+    else:
+        resumed = make(**params, resume=True).fit(X)
+    assert resumed.precision_ == started_in == uninterrupted.precision_
+    assert [h["precision"] for h in resumed.history_] == [started_in] * 3
+    assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in uninterrupted.history_]
+    np.testing.assert_array_equal(resumed.transform(X), uninterrupted.transform(X))
+    other = "32" if first else "bf16"
+    with pytest.raises(ValueError, match=f"precision: '{started_in}' -> '{other}'"):
+        make(**{**params, "precision": other}, resume=True).fit(X)
+
+
+@pytest.mark.parametrize("first, later", [(True, False), (False, True)])
+def test_partial_fit_on_a_machine_of_other_bf16_support_continues_the_run(monkeypatch, make, first, later):
+    X = _correlated_table(64)
+    _native(monkeypatch, first)
+    uninterrupted = make(precision="auto").partial_fit(X).partial_fit(X)
+    est = make(precision="auto").partial_fit(X)
+    _native(monkeypatch, later)
+    started_in = "bf16" if first else "32"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "precision='auto' continues the run in bf16", UserWarning)
+        est.partial_fit(X)
+    assert est.precision_ == started_in and [h["precision"] for h in est.history_] == [started_in] * 2
+    np.testing.assert_array_equal(est.transform(X), uninterrupted.transform(X))
+    other = "32" if first else "bf16"
+    with pytest.raises(ValueError, match=f"partial_fit cannot continue.*precision: '{started_in}' -> '{other}'"):
+        est.set_params(precision=other).partial_fit(X)
+
+
 # ---------------------------------------------------------------- bf16 against float32
 
 
@@ -100,14 +170,13 @@ def test_bf16_loss_curve_follows_float32():
     assert losses["32"][-1] < losses["32"][0]  # the curves compared are learning curves
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason=f"offline dataset copies not found at {DATA}")
-def test_bf16_probe_score_within_noise_on_california():
+def test_bf16_probe_score_within_noise_on_california(benchmark_data):
     """A linear probe on California (2000 training rows, 2 epochs, a small model). Measured with
     seeds 0-3: the float32 probe R^2 ranged over 0.69-0.73 between seeds (standard deviation
     0.015) and bf16 differed from float32 by -0.011 to +0.002; the tolerance, 0.03, is two
     seed-to-seed standard deviations."""
     try:
-        bunch = load_benchmark("california", data_dir=DATA, download=False)
+        bunch = load_benchmark("california", data_dir=benchmark_data, download=False)
     except DatasetUnavailableError as error:
         pytest.skip(str(error))
     rng = np.random.default_rng(0)

@@ -1,9 +1,10 @@
 """Faults injected into TJEPATransformer's fits, and what must survive them.
 
-- SIGKILL during a fit (local, and a 2-process gloo job), then ``resume=True``, equals the
-  uninterrupted fit; the kills come at fixed points (in an optimiser step, or half-way through
-  writing a checkpoint) from ``tests/fault_injection/sitecustomize.py``, loaded by the
-  subprocesses and the workers they spawn.
+- SIGKILL during a fit (local, and a 2-process gloo job on rows in memory or streamed from
+  Parquet files, killed mid-epoch), then ``resume=True``, equals the uninterrupted fit; the kills
+  come at fixed points (in an optimiser step, or half-way through writing a checkpoint) from
+  ``tests/fault_injection/sitecustomize.py``, loaded by the subprocesses and the workers they
+  spawn.
 - An ``OSError`` (a full disk) while writing a checkpoint leaves the previous one intact.
 - A worker killed mid-fit makes the parent raise within 60 s and leaves no process behind.
 - A corrupted checkpoint (one flipped byte in the weights) is refused; a checkpoint holding a
@@ -25,6 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 
@@ -40,16 +44,17 @@ INJECTOR = Path(__file__).resolve().parent / "fault_injection"
 PARAMS = {**TINY_PARAMS, "batch_size": 16, "output": "cls", "random_state": 0, "dropout": 0.1}
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS")
 
-#: Fits ``TJEPATransformer(**params)`` on ``table(n_rows)`` and saves its embeddings (argv: params
-#: as JSON, n_rows, output path or "-").
+#: Fits ``TJEPATransformer(**params)`` on ``table(n_rows)``, or on a Parquet dataset, and saves
+#: its embeddings of the rows in memory (argv: params as JSON, n_rows or the dataset's path,
+#: output path or "-").
 FIT_SCRIPT = """
 import json, sys
 import numpy as np, torch
 from sklearn_tjepa import TJEPATransformer
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    params, n_rows, out = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    X = np.random.default_rng(0).normal(size=(n_rows, 5))
+    params, data, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+    X = np.random.default_rng(0).normal(size=(int(data), 5)) if data.isdigit() else data
     est = TJEPATransformer(**params).fit(X)
     if out != "-":
         np.save(out, est.transform(X))
@@ -73,9 +78,10 @@ def _environment(**faults) -> dict:
     return env
 
 
-def run_fit(params, n_rows, out="-", *, timeout=300, **faults) -> subprocess.CompletedProcess:
-    """Run FIT_SCRIPT in a new session (its own process group) with the fault injector loaded."""
-    command = [sys.executable, "-c", FIT_SCRIPT, json.dumps(params, default=str), str(n_rows), str(out)]
+def run_fit(params, data, out="-", *, timeout=300, **faults) -> subprocess.CompletedProcess:
+    """Run FIT_SCRIPT on ``data`` (n_rows, or a Parquet dataset's path) in a new session (its own
+    process group) with the fault injector loaded."""
+    command = [sys.executable, "-c", FIT_SCRIPT, json.dumps(params, default=str), str(data), str(out)]
     return subprocess.run(
         command, cwd=REPO, env=_environment(**faults), capture_output=True, text=True, timeout=timeout,
         start_new_session=True,
@@ -146,6 +152,31 @@ def test_sigkilled_two_process_fit_resumes_to_the_uninterrupted_fit(tmp_path, no
     uninterrupted = TJEPATransformer(**{**params, "checkpoint_dir": None}).fit(X)
     assert resumed.n_iter_ == 4
     _assert_same_fit(resumed, uninterrupted, X)
+
+
+def test_sigkilled_two_process_parquet_fit_resumes_mid_epoch_to_the_uninterrupted_fit(tmp_path, no_launcher_env):
+    """A 2-process gloo job streaming a Parquet dataset (2 files, row groups of 16 rows) loses all
+    its processes in epoch 2, after the checkpoint taken within the epoch; resumed with 2
+    processes it reads on from the next window and ends as the uninterrupted job."""
+    frame = pd.DataFrame(table(192), columns=[f"x{i}" for i in range(5)])
+    (tmp_path / "data").mkdir()
+    for number in range(2):
+        part = pa.Table.from_pandas(frame.iloc[number * 96 : (number + 1) * 96], preserve_index=False)
+        pq.write_table(part, tmp_path / "data" / f"part{number}.parquet", row_group_size=16)
+    data = str(tmp_path / "data")
+    # 96 rows per rank, windows of 32 rows (2 steps of 16): 6 steps per epoch, a checkpoint after
+    # every window (64 rows over both ranks); the kill comes before rank 0's 9th step, in the
+    # second window of epoch 2, after the checkpoint of its first window
+    streamed = {**PARAMS, "max_epochs": 2, "backend": "torchrun", "n_procs": 2, "shuffle_buffer_rows": 32}
+    params = {**streamed, "checkpoint_dir": str(tmp_path / "ckpt"), "checkpoint_every_rows": 64}
+    killed = run_fit(params, data, SKLEARN_TJEPA_FAULT="step:9:group")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    saved = load_checkpoint(tmp_path / "ckpt")
+    assert (saved["epoch"], saved["position"], saved["partial"]["steps"], len(saved["ranks"])) == (1, 1, 2, 2)
+    resumed = TJEPATransformer(**{**params, "resume": True}).fit(data)
+    uninterrupted = TJEPATransformer(**streamed).fit(data)
+    assert resumed.n_iter_ == 2 and resumed.history_[0] == saved["history"][0]  # epoch 1 (its timing too) not retrained
+    _assert_same_fit(resumed, uninterrupted, frame)
 
 
 # ---------------------------------------------------------------- writing checkpoints

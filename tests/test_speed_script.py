@@ -3,20 +3,38 @@ and write the expected JSON; the plain reference loop computes the estimator's o
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "speed.py"
 
 
 @pytest.fixture(scope="module")
 def speed():
     spec = importlib.util.spec_from_file_location("speed_benchmark", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(SCRIPT.parent))  # the script imports _common from its folder
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
     return module
+
+
+def test_default_out_is_a_new_run_folder_under_the_current_directory(speed, tmp_path, monkeypatch, capsys):
+    """Without --out nothing is written into the repository: a fresh run folder, its path printed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(speed, "profile_attention", lambda *args, **kwargs: [])  # no measuring here
+    speed.main(["--quick", "--attention-profile", "--precision", "32", "--name", "smoke"])
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("wrote ")]
+    path = Path(line.removeprefix("wrote "))
+    assert path.name == "smoke.json" and json.loads(path.read_text())["name"] == "smoke"
+    assert path.parent.parent == tmp_path / "sklearn_tjepa_runs" and path.parent.name.startswith("speed-")
+    assert ROOT not in path.parents and not (tmp_path / "results").exists()
 
 
 def test_quick_run_writes_results(speed, tmp_path):

@@ -336,8 +336,9 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, X_numeric, make):
 def test_checkpoint_within_an_epoch_in_memory_resumes_bit_identically(tmp_path, X_numeric, make):
     """Rows in memory are one window per epoch: with checkpoint_every_rows the checkpoint taken
     after it (before the epoch's record) resumes to the uninterrupted result, training nothing twice."""
-    params = dict(max_epochs=3, dropout=0.1, checkpoint_every_rows=1)
+    params = dict(max_epochs=3, dropout=0.1)
     uninterrupted = make(**params).fit(X_numeric)
+    params.update(checkpoint_every_rows=1)
     with pytest.raises(KeyboardInterrupt):
         make(**params, checkpoint_dir=tmp_path, callbacks=[_Interrupt(2)]).fit(X_numeric)
     state = load_checkpoint(tmp_path)

@@ -1,11 +1,13 @@
-"""Tests for sklearn_tjepa.validation: device resolution, and the rule every estimator follows for its
-parameters (a value of the wrong type raises TypeError, one of the right type out of range ValueError)."""
+"""Tests for sklearn_tjepa.validation: device resolution, the rule every estimator follows for its
+parameters (a value of the wrong type raises TypeError, one of the right type out of range ValueError),
+and checkpoint settings refused without a checkpoint_dir."""
 
 import numpy as np
 import pytest
 import torch
 
-from sklearn_tjepa.validation import resolve_device
+from sklearn_tjepa import TJEPATransformer
+from sklearn_tjepa.validation import CHECKPOINT_SETTINGS, resolve_device
 
 
 @pytest.mark.parametrize("device", ["tpu", "cuda:x", "meta"])
@@ -84,3 +86,24 @@ def test_a_value_of_the_wrong_type_raises_type_error_naming_the_parameter(estima
         model.fit(X, y)
     message = str(raised.value)
     assert parameter in message and repr(value) in message, message
+
+
+@pytest.mark.parametrize(
+    "setting, match",
+    [
+        (dict(checkpoint_every=2), r"checkpoint_every=2 needs a checkpoint_dir .*got checkpoint_dir=None "
+                                   r"\(without checkpoints, leave checkpoint_every=1\)"),
+        (dict(checkpoint_every_rows=100), r"checkpoint_every_rows=100 needs a checkpoint_dir .*got checkpoint_dir=None "
+                                          r"\(without checkpoints, leave checkpoint_every_rows=None\)"),
+    ],
+)
+def test_checkpoint_settings_without_checkpoint_dir_are_refused_not_ignored(make, X_small, setting, match):
+    with pytest.raises(ValueError, match=match):
+        make(**setting).fit(X_small)
+    with pytest.raises(ValueError, match=match):
+        make(**setting).partial_fit(X_small)
+
+
+def test_the_checkpoint_settings_that_ask_for_no_checkpoint_are_the_defaults():
+    defaults = TJEPATransformer().get_params()
+    assert {name: defaults[name] for name in CHECKPOINT_SETTINGS} == CHECKPOINT_SETTINGS

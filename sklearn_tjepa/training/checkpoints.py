@@ -25,6 +25,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "run_fingerprint",
+    "fingerprint_precision",
     "fingerprint_differences",
 ]
 
@@ -173,6 +174,14 @@ def run_fingerprint(spec, config, *, data_shapes: tuple, world_size: int, layout
     if layout is not None:
         fingerprint["layout"] = layout
     return json.dumps(fingerprint, sort_keys=True, default=_plain)
+
+
+def fingerprint_precision(fingerprint: str | None) -> str | None:
+    """The resolved precision (``"32"`` or ``"bf16"``) recorded in a :func:`run_fingerprint`;
+    None without a fingerprint or when it records none (written before it held the precision)."""
+    if not isinstance(fingerprint, str):
+        return None
+    return json.loads(fingerprint).get("config", {}).get("precision")
 
 
 #: What a difference in a fingerprint entry means, for the entries that are not parameters.

@@ -17,7 +17,14 @@ import torch
 from sklearn_tjepa.model.jepa import ModelSpec, encoder_state
 from sklearn_tjepa.training.checkpoints import fingerprint_differences
 from sklearn_tjepa.training.config import RunOptions, TrainConfig
-from sklearn_tjepa.training.loop import InMemoryRows, _Run, iterations_per_epoch, pass_record, train_pass
+from sklearn_tjepa.training.loop import (
+    InMemoryRows,
+    _Run,
+    _validation_loss,
+    iterations_per_epoch,
+    pass_record,
+    train_pass,
+)
 from sklearn_tjepa.training.monitoring import peak_memory
 from sklearn_tjepa.training.rng import RandomStreams, seeded_torch
 from sklearn_tjepa.training.schedules import RunSchedules
@@ -86,6 +93,7 @@ def train_increment(
     initial_encoder: dict | None = None,
     epoch_rows: int,
     step: int,
+    valid: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> IncrementResult:
     """Train one pass over the encoded rows, continuing the run left in ``state``.
 
@@ -118,6 +126,9 @@ def train_increment(
         Rows of one epoch, which sets the length of the schedules.
     step : int
         Optimiser steps taken by the earlier calls.
+    valid : (ndarray, ndarray) or None, default=None
+        Encoded validation rows: their JEPA loss after the pass, with the fixed masks of
+        ``fit``'s validation, is the record's ``valid_loss``. It changes nothing in the run.
 
     Returns
     -------
@@ -131,6 +142,7 @@ def train_increment(
     Shape
     -----
     - x_num: ``(n, n_numerical)``, x_cat: ``(n, n_categorical)``
+    - valid: ``((m, n_numerical), (m, n_categorical))``
     """
     with seeded_torch(RandomStreams(config.seed).seed("dropout"), device):
         run = _Run(spec, config, device, 0, 1, data_shapes=((x_num.shape[1],), (x_cat.shape[1],)), recompute=options.recompute)
@@ -147,6 +159,8 @@ def train_increment(
             (batches,) = rows.windows(run, len(run.history))
             done = train_pass(run, schedules, batches, step)
         record = pass_record(run, options, len(run.history) + 1, done, memory, rows.monitor(run.streams))
+        if valid is not None:
+            record["valid_loss"] = _validation_loss(run, *(torch.from_numpy(np.ascontiguousarray(x)) for x in valid))
         run.history.append(record)
         new_state = _to_cpu(run.state([run._rank_state()], finished=False))
     return IncrementResult(new_state, encoder_state(run.target_encoder, copy=True), record, done.steps)
