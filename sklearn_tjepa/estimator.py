@@ -204,10 +204,10 @@ class TJEPATransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     precision : {"auto", "32", "bf16"}, default="auto"
-        Precision of the forward passes in ``fit`` and ``transform``: bfloat16 autocast where
-        the device computes bf16 natively (CPUs with ``avx512_bf16`` or AMX, GPUs of compute
-        capability 8.0 and newer, checked at run time by
-        :func:`~sklearn_tjepa.precision.native_bf16`) and float32 elsewhere (``"auto"``), or
+        Precision of the forward passes in ``fit`` and ``transform``: bfloat16 autocast on CPUs
+        that compute bf16 natively (``avx512_bf16`` or AMX, checked at run time by
+        :func:`~sklearn_tjepa.precision.native_bf16`) and float32 elsewhere, GPUs included,
+        where models of this size train faster in float32 (``"auto"``), or
         float32 (``"32"``) or bf16 (``"bf16"``, with a warning where bf16 is emulated and slow)
         everywhere. Weights, optimiser state, the EMA target encoder and the loss stay float32
         (:mod:`sklearn_tjepa.precision`). ``transform`` resolves ``"auto"`` on its own device.

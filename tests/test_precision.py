@@ -41,6 +41,14 @@ def test_auto_follows_the_device_capability(monkeypatch, native):
     assert resolve_precision("32", CPU) == "32"
 
 
+def test_auto_is_float32_on_a_gpu_even_with_native_bf16(monkeypatch):
+    """On CUDA the small models of this package train faster in float32 (autocast's casts cost more)."""
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    assert resolve_precision("auto", torch.device("cuda")) == "32"
+    assert resolve_precision("bf16", torch.device("cuda")) == "bf16"
+    assert resolve_precision("auto", torch.device("cuda"), continuing="bf16") == "bf16"
+
+
 def test_forced_bf16_without_native_support_warns(monkeypatch):
     monkeypatch.setattr(precision, "native_bf16", lambda device: False)
     with pytest.warns(UserWarning, match="precision='bf16' on cpu, which has no native bfloat16 support"):
