@@ -41,6 +41,7 @@ def _finished(out, name, model, features, fraction, seed, fit_seconds, pretraini
 
 def test_plan_lists_cells_in_order_with_measured_and_given_minutes(tmp_path):
     _finished(tmp_path, "finetune+tjepa@0.01", "finetune", "tjepa", 0.01, 0, 120.0, 600.0)
+    _finished(tmp_path, "finetune+target@0.01", "finetune", "target", 0.01, 0, 60.0, 240.0)
     tasks = grid_tasks("B", ["adult"], [0, 1])
     timings = {"adult_AD/catboost@0.01": 0.5}
     text = format_plan(tasks, _settings(tmp_path), timings)
@@ -56,7 +57,10 @@ def test_plan_lists_cells_in_order_with_measured_and_given_minutes(tmp_path):
                for line in block)
     assert any(line.split() == ["catboost@0.01", "missing", "0.5", "min"] for line in block)
     assert any(line.split() == ["mlp@0.01", "missing", "?"] for line in block)
-    assert "cells: 30, done 1, to run 29" in text
+    # A target-aware cell pretrains inside its fit: its estimate includes that (1 + 4 min).
+    assert any(line.split() == ["finetune+target@0.01", "missing", "5.0", "min"] for line in block)
+    assert not any("pretraining +target" in line for line in lines)
+    assert "cells: 36, done 2, to run 34" in text
 
 
 def test_plan_from_the_command_line_runs_nothing(tmp_path, capsys):
@@ -69,7 +73,7 @@ def test_plan_from_the_command_line_runs_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[1].split()[:2] == ["pretraining", "+tjepa"]
     assert any(line.split() == ["linear", "missing", "1.5", "min"] for line in out.splitlines())
-    assert "cells: 42, done 0, to run 42" in out
+    assert "cells: 45, done 0, to run 45" in out
     assert not (tmp_path / "results").exists()
 
 

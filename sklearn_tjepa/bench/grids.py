@@ -3,8 +3,9 @@
 - ``A`` (frozen features): every default model on the raw table, on T-JEPA tokens (``+tjepa``)
   and on the untrained encoder's tokens (``+untrained``), all labels.
 - ``B`` (few labels): at each of :data:`FEW_LABEL_FRACTIONS`, ``finetune`` from the pretrained
-  and from the untrained encoder, and ``mlp``, ``catboost`` and ``linear`` on the raw table, all
-  on the same labelled rows.
+  and from the untrained encoder and with target-aware pretraining (``finetune+target``: the
+  fine-tuner pretrains on every train row with the labelled rows' labels as one more column),
+  and ``mlp``, ``catboost`` and ``linear`` on the raw table, all on the same labelled rows.
 - ``evidence``: ``B`` then ``A`` (a cell in both runs once).
 
 Cells run in blocks of one (dataset, seed): ``order="seed"`` runs every dataset of the first seed
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sklearn_tjepa.bench.models import FINETUNE_MODELS
-from sklearn_tjepa.bench.pretrain import FEATURES
+from sklearn_tjepa.bench.pretrain import FEATURES, TARGET_AWARE
 
 __all__ = ["FEW_LABEL_CELLS", "FEW_LABEL_FRACTIONS", "GRID_A_MODELS", "GRIDS", "ORDERS", "Task",
            "grid_tasks", "product_tasks"]
@@ -29,6 +30,7 @@ FEW_LABEL_FRACTIONS = (0.01, 0.1, 1.0)
 FEW_LABEL_CELLS = (
     ("finetune", "tjepa"),
     ("finetune", "untrained"),
+    ("finetune", TARGET_AWARE),
     ("catboost", "raw"),
     ("mlp", "raw"),
     ("linear", "raw"),
