@@ -357,6 +357,13 @@ def test_target_aware_refuses_a_column_with_the_label_columns_name(pretrain_call
     assert pretrain_calls == []
 
 
+def test_target_aware_rejects_a_table_without_columns(pretrain_calls):
+    # the label column must not make an empty table look like a one-column one
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(12, 0\)\) while a minimum"):
+        _regressor(target_aware=True).fit(np.empty((12, 0)), np.arange(12.0))
+    assert pretrain_calls == []
+
+
 def test_target_aware_survives_clone_and_set_params():
     clf = _classifier(target_aware=True)
     assert clone(clf).get_params()["target_aware"] is True

@@ -23,7 +23,7 @@ from sklearn_tjepa.baselines.skorch_base import _SkorchTabularBase
 from sklearn_tjepa.estimator import TJEPATransformer
 from sklearn_tjepa.finetune.module import READOUTS, build_finetune_network
 from sklearn_tjepa.finetune.tasks import SemiSupervisedClassifierTask, SemiSupervisedRegressorTask
-from sklearn_tjepa.preprocessing import EncodedTable, as_frame
+from sklearn_tjepa.preprocessing import EncodedTable, as_frame, check_not_empty
 
 __all__ = ["TARGET_COLUMN", "TJEPAClassifier", "TJEPARegressor"]
 
@@ -158,8 +158,11 @@ class _TJEPAFineTuner(_SkorchTabularBase):
         return self._make_module(d_out=d_out), [encoder_group]
 
     def _validate_rows(self, X, *, reset: bool):
-        """``X`` as a DataFrame; records or checks ``n_features_in_`` and ``feature_names_in_``."""
+        """``X`` as a DataFrame; records (and, at fit, refuses an empty table) or checks
+        ``n_features_in_`` and ``feature_names_in_``."""
         frame = as_frame(X)
+        if reset:  # before a label column could make a table without columns look like one
+            check_not_empty(frame)
         validate_data(self, X, reset=reset, skip_check_array=True)
         return frame
 
