@@ -26,7 +26,7 @@ from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, StandardSca
 
 from sklearn_tjepa._checks import check_option
 
-__all__ = ["EncodedTable", "TablePreprocessor", "NUMERICAL_SCALINGS", "as_frame"]
+__all__ = ["EncodedTable", "TablePreprocessor", "NUMERICAL_SCALINGS", "as_frame", "check_not_empty"]
 
 NUMERICAL_SCALINGS = ("minmax", "standard", "quantile", "none")
 
@@ -86,6 +86,14 @@ def as_frame(X) -> pd.DataFrame:
     if np.iscomplexobj(array):
         raise ValueError("Complex data not supported: every column must be real or categorical.")
     return pd.DataFrame(array, columns=range(array.shape[1]), copy=False)
+
+
+def check_not_empty(frame: pd.DataFrame) -> None:
+    """Raise ``ValueError`` (scikit-learn's message) for a table without rows or without columns."""
+    if frame.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
+    if frame.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
 
 
 def _is_categorical_dtype(series: pd.Series) -> bool:
@@ -289,10 +297,7 @@ class TablePreprocessor:
         self : TablePreprocessor
         """
         frame = as_frame(X)
-        if frame.shape[0] == 0:
-            raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
-        if frame.shape[1] == 0:
-            raise ValueError(f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        check_not_empty(frame)
         self.is_categorical_ = self._resolve_categorical(frame)
         block = self._numerical_block(frame)
         self.scaler_ = self._make_scaler(frame.shape[0])

@@ -32,6 +32,13 @@ def test_grid_b_runs_five_cells_per_fraction_smallest_fraction_first():
             ("catboost", "raw"), ("linear", "raw")} == set(FEW_LABEL_CELLS)
 
 
+def test_grid_target_is_target_aware_fine_tuning_at_grid_b_fractions():
+    cells = [_cell(t) for t in grid_tasks("target", ["adult"], [0])]
+    assert cells == [("finetune", "target", r) for r in FEW_LABEL_FRACTIONS]
+    evidence = [_cell(t) for t in grid_tasks("evidence", ["adult"], [0])]
+    assert not set(cells) & set(evidence)
+
+
 def test_evidence_is_b_then_a_without_duplicates():
     b = [_cell(t) for t in grid_tasks("B", ["adult"], [0])]
     cells = [_cell(t) for t in grid_tasks("evidence", ["adult"], [0])]

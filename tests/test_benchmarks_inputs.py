@@ -41,3 +41,5 @@ def test_descriptions():
     assert describe_reading("mlp", "tjepa", token_reading="per_token", **shape).startswith(
         "tokens (15 x 64), each reduced to one number")
     assert "untrained encoder, fine-tuned" in describe_reading("finetune", "untrained")
+    assert "label column missing, through the target-aware pretrained encoder" in describe_reading(
+        "finetune", "target")

@@ -42,6 +42,21 @@ def test_finetune_has_no_raw_feature_cell(data):
         build_model("finetune", data=data, features="raw", budget=get_budget("smoke"), seed=0)
 
 
+def test_target_aware_finetune_pretrains_the_budget_s_configuration_itself(data):
+    budget = get_budget("smoke")
+    model, config = build_model("finetune", data=data, features="target", budget=budget, seed=3)
+    assert model.target_aware is True and model.random_state == 3
+    assert isinstance(model.tjepa, TJEPATransformer)  # not frozen: fit pretrains it
+    assert model.tjepa.get_params()["d_model"] == budget.tjepa["d_model"]
+    assert model.tjepa.random_state == 3
+    assert config["params"]["target_aware"] is True
+
+
+def test_target_aware_cell_is_for_finetune_only(data):
+    with pytest.raises(ValueError, match="only finetune has it, got model='mlp'"):
+        build_model("mlp", data=data, features="target", budget=get_budget("smoke"), seed=0)
+
+
 def test_linear_one_hot_encodes_the_raw_categorical_columns_beside_tokens(data):
     model, _ = build_model("linear", data=data, features="tjepa", budget=get_budget("smoke"),
                            seed=0)

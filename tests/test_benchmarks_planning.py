@@ -54,6 +54,17 @@ def test_plan_lists_cells_in_order_with_measured_and_given_minutes(tmp_path, ben
     assert "cells: 30, done 1, to run 29" in text
 
 
+def test_plan_of_target_aware_cells_counts_their_own_pretraining(tmp_path, benchmark_data):
+    _finished(tmp_path, "finetune+target@0.01", "finetune", "target", 0.01, 0, 60.0, 240.0)
+    text = format_plan(grid_tasks("target", ["adult"], [0, 1]), _settings(tmp_path, benchmark_data))
+    lines = text.splitlines()
+    block = lines[lines.index("adult_AD seed 1"):]
+    # A target-aware cell pretrains inside its fit: its estimate includes that (1 + 4 min).
+    assert any(line.split() == ["finetune+target@0.01", "missing", "5.0", "min"] for line in block)
+    assert not any(line.split()[0] == "pretraining" for line in lines if line.startswith("  "))
+    assert "cells: 6, done 1, to run 5" in text and "pretrainings to run: 0" in text
+
+
 def test_plan_from_the_command_line_runs_nothing(tmp_path, capsys, benchmark_data):
     timings = tmp_path / "timings.json"
     timings.write_text(json.dumps({"adult_AD/linear": 1.5}))

@@ -16,7 +16,7 @@ _TASKS = {"adult_AD": ("adult", "binary", "accuracy"),
 
 
 def _write(out, code, model, features, fraction, seed, test, *, val=None, fit=None,
-           status="ok", partial=False):
+           status="ok", partial=False, pretraining=None, pretraining_s=0.0):
     name, task, metric = _TASKS[code]
     record = {
         "dataset": name, "dataset_code": code, "task": task, "model": model,
@@ -34,9 +34,11 @@ def _write(out, code, model, features, fraction, seed, test, *, val=None, fit=No
             test={metric: test}, val={metric: test if val is None else val},
             config={"reads": "raw table" if features == "raw" else "some tokens"},
             n_labelled=int(100 * fraction), fit=fit,
-            seconds={"fit": 1.0, "pretraining": 0.0, "inference": 0.1},
-            cpu_seconds={"fit": 1.0, "pretraining": 0.0, "inference": 0.1},
+            seconds={"fit": 1.0, "pretraining": pretraining_s, "inference": 0.1},
+            cpu_seconds={"fit": 1.0, "pretraining": pretraining_s, "inference": 0.1},
         )
+        if pretraining is not None:
+            record["pretraining"] = pretraining
     else:
         record["error"] = "RuntimeError: boom"
     path = Path(out) / code / run_name(model, features, fraction) / f"output_{seed}.json"
@@ -85,6 +87,46 @@ def test_paired_differences_and_verdicts(few_labels, tmp_path):
     verdicts = verdict_path.read_text()
     assert verdicts.startswith("---\norphan: true\n---\n\n# Benchmark verdict\n\nWhere T-JEPA")
     assert f"helps: +{diffs.mean():.4f} ± {se:.4f} (n=3)" in _row(verdicts, "| adult_AD")
+
+
+def _pretraining(embedding_seconds, peak_rss_mb):
+    return {"params": {"d_model": 64, "n_layers": 2, "max_epochs": 10}, "n_iter": 10,
+            "best_epoch": None, "embedding_seconds": embedding_seconds,
+            "peak_rss_mb": peak_rss_mb, "final_loss": 0.1}
+
+
+def test_target_aware_cells_are_compared_with_finetune_tjepa_on_test_and_val(few_labels, tmp_path):
+    without = write_report(few_labels, tmp_path / "without.md")[0].read_text()
+    # no target-aware result: no trace of the cell
+    assert "target-aware" not in without and "finetune+target" not in without
+    shared = _pretraining(5.0, 900.0)
+    for seed, (test, val) in enumerate(((0.82, 0.81), (0.83, 0.80), (0.80, 0.80))):
+        _write(few_labels, "adult_AD", "finetune", "target", 0.01, seed, test, val=val,
+               pretraining=_pretraining(None, None), pretraining_s=30.0)
+        _write(few_labels, "adult_AD", "finetune", "target", 0.1, seed, 0.85,
+               pretraining=_pretraining(None, None), pretraining_s=40.0)
+        # the cached pretraining of finetune+tjepa, shared by its cells of one seed
+        for fraction in (0.01, 0.1):
+            path = few_labels / "adult_AD" / run_name("finetune", "tjepa", fraction)
+            record = json.loads((path / f"output_{seed}.json").read_text())
+            record.update(pretraining=shared, seconds={**record["seconds"], "pretraining": 20.0})
+            (path / f"output_{seed}.json").write_text(json.dumps(record))
+    text = write_report(few_labels, tmp_path / "benchmarks.md")[0].read_text()
+    adult = _section(text, "## adult_AD")
+    assert _row(adult, "| finetune | +target-aware T-JEPA | 1% |")
+    table = adult[adult.index("finetune+target − finetune+tjepa"):]
+    test = np.array([0.82, 0.83, 0.80]) - np.array([0.80, 0.81, 0.79])
+    val = np.array([0.81, 0.80, 0.80]) - np.array([0.80, 0.81, 0.79])
+    row = _row(table, "| 1% |")
+    for diff in (test, val):
+        assert f"{diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(3):.4f} (n=3)" in row
+    assert _row(table, "| 100% |") == "| 100% | missing | missing | missing | missing |"
+    # each target-aware cell pretrains its own: 6 runs beside the 3 cached ones
+    costs = _section(text, "## Pretraining cost")
+    assert _row(costs, "| adult_AD | +target-aware T-JEPA |").endswith(
+        "| 3 | 35.0 | 10.0 | – | – | – |")
+    assert _row(costs, "| adult_AD | +T-JEPA |").endswith("| 3 | 20.0 | 10.0 | – | 5.0 | 900 |")
+    assert "(21 results, 9 pretrainings)" in text
 
 
 def test_n_counts_the_result_files_present_and_missing_cells_show(few_labels, tmp_path):

@@ -157,12 +157,15 @@ def test_a_failing_model_is_recorded_and_does_not_stop_the_run(tmp_path, monkeyp
 def test_few_label_grid_pretrains_on_every_train_row_and_shares_the_labelled_rows(
         tmp_path, monkeypatch, benchmark_data):
     from sklearn_tjepa import TJEPAClassifier, TJEPATransformer
+    from sklearn_tjepa.finetune.estimators import TARGET_COLUMN
 
     fits, finetuned = [], []
     original, original_finetune = TJEPATransformer.fit, TJEPAClassifier.fit
 
     def counting_fit(self, X, y=None, **kwargs):
-        fits.append((self.max_epochs, len(X)))
+        # the labels a target-aware pretraining sees; -1 for one without the label column
+        shown = int(X[TARGET_COLUMN].notna().sum()) if TARGET_COLUMN in X.columns else -1
+        fits.append((self.max_epochs, len(X), shown))
         return original(self, X, y, **kwargs)
 
     def finetune_fit(self, X, y, X_val=None, y_val=None):
@@ -171,34 +174,47 @@ def test_few_label_grid_pretrains_on_every_train_row_and_shares_the_labelled_row
 
     monkeypatch.setattr(TJEPATransformer, "fit", counting_fit)
     monkeypatch.setattr(TJEPAClassifier, "fit", finetune_fit)
-    argv = ["run", "--budget", "smoke", "--grid", "B", "--datasets", "adult", "--seeds", "0",
+    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0",
             "--out", str(tmp_path), "--data-dir", str(benchmark_data), "--no-progress"]
-    assert main(argv) == 0
-    # Two pretrainings (T-JEPA and the untrained control), each on all 300 train rows,
-    # whatever the label fraction; the fine-tuners start from them without pretraining again.
-    assert sorted(fits) == [(0, 300), (2, 300)]
-    # Fine-tuned on the labelled rows, early-stopped on the whole val split.
-    assert sorted(finetuned) == [(10, 150), (10, 150), (30, 150), (30, 150), (300, 150),
-                                 (300, 150)]
+    assert main([*argv, "--grid", "B"]) == 0
+    assert main([*argv, "--grid", "target"]) == 0
+    # Two cached pretrainings (T-JEPA and the untrained control), each on all 300 train rows
+    # without labels, whatever the label fraction; the fine-tuners start from them without
+    # pretraining again. A target-aware cell pretrains itself on all 300 train rows, with the
+    # labels of its labelled rows only.
+    assert sorted(fits) == [(0, 300, -1), (2, 300, -1), (2, 300, 10), (2, 300, 30), (2, 300, 300)]
+    # Fine-tuned on the labelled rows (the target-aware ones given every train row, the
+    # unlabelled ones marked), early-stopped on the whole val split.
+    assert sorted(finetuned) == [(10, 150), (10, 150), (30, 150), (30, 150), *[(300, 150)] * 5]
     records = [json.loads(p.read_text()) for p in _outputs(tmp_path)]
-    assert len(records) == 15 and all(r["status"] == "ok" for r in records)
+    assert len(records) == 18 and all(r["status"] == "ok" for r in records)
     for fraction, n_labelled in ((0.01, 10), (0.1, 30), (1.0, 300)):
         cells = [r for r in records if r["label_fraction"] == fraction]
         assert sorted((r["model"], r["features"]) for r in cells) == [
-            ("catboost", "raw"), ("finetune", "tjepa"), ("finetune", "untrained"),
-            ("linear", "raw"), ("mlp", "raw")]
+            ("catboost", "raw"), ("finetune", "target"), ("finetune", "tjepa"),
+            ("finetune", "untrained"), ("linear", "raw"), ("mlp", "raw")]
         assert {r["n_labelled"] for r in cells} == {n_labelled}
         assert len({r["labelled_rows_sha1"] for r in cells}) == 1
     finetuners = [r for r in records if r["model"] == "finetune"]
     for record in finetuners:
         features = record["features"]
-        assert record["config"]["params"]["tjepa"] == f"frozen cached transformer ({features})"
-        assert record["config"]["reads"].startswith(
-            "raw table through the " + ("pretrained" if features == "tjepa" else "untrained"))
+        if features == "target":
+            assert record["config"]["params"]["target_aware"] is True
+            assert record["config"]["params"]["tjepa"].startswith("TJEPATransformer(budget's")
+            assert "target-aware pretrained encoder" in record["config"]["reads"]
+            # its own pretraining, inside the fit, is counted apart from the fine-tuning
+            assert record["seconds"]["pretraining"] > 0 and record["seconds"]["fit"] > 0
+            assert 0 < record["cpu_seconds"]["pretraining"]
+            assert record["pretraining"]["n_iter"] == 2
+        else:
+            assert record["config"]["params"]["tjepa"] == f"frozen cached transformer ({features})"
+            assert record["config"]["reads"].startswith(
+                "raw table through the " + ("pretrained" if features == "tjepa" else "untrained"))
         # Capped by the budget and early-stopped on the whole val split.
         assert record["config"]["params"]["max_epochs"] == 2
         assert record["fit"]["unit"] == "epochs" and record["fit"]["cap"] == 2
-        assert record["pretraining"]["params"]["max_epochs"] == (2 if features == "tjepa" else 0)
+        assert record["pretraining"]["params"]["max_epochs"] == (0 if features == "untrained"
+                                                                 else 2)
 
 
 def test_finetune_has_no_raw_feature_cell(tmp_path, benchmark_data):
@@ -207,6 +223,18 @@ def test_finetune_has_no_raw_feature_cell(tmp_path, benchmark_data):
             "--plan"]
     assert main(argv) == 0
     assert not _outputs(tmp_path)
+
+
+def test_target_aware_cells_are_for_finetune_only(tmp_path, capsys, benchmark_data):
+    argv = ["run", "--budget", "smoke", "--datasets", "adult", "--seeds", "0", "--features",
+            "target", "--out", str(tmp_path), "--data-dir", str(benchmark_data), "--plan"]
+    with pytest.raises(SystemExit, match="--features target is target-aware pretraining"):
+        main([*argv, "--models", "finetune", "mlp"])
+    capsys.readouterr()
+    assert main([*argv, "--models", "finetune", "--label-fraction", "0.01", "0.1"]) == 0
+    plan = capsys.readouterr().out
+    assert "finetune+target@0.01" in plan and "finetune+target@0.1" in plan
+    assert "pretraining +" not in plan  # nothing cached to pretrain: each cell pretrains itself
 
 
 def test_changing_one_model_s_limit_makes_only_its_cells_stale(tmp_path, benchmark_data):

@@ -4,12 +4,14 @@ import pickle
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import TINY_PARAMS, make_mixed_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import log_loss
@@ -17,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from skorch.exceptions import DeviceWarning
 
 from sklearn_tjepa import TJEPAClassifier, TJEPARegressor, TJEPATransformer
+from sklearn_tjepa.finetune.estimators import TARGET_COLUMN
 from sklearn_tjepa.finetune.module import READOUTS, build_finetune_network
 
 
@@ -69,6 +72,20 @@ def pretrain_calls(monkeypatch):
 
     monkeypatch.setattr(TJEPATransformer, "fit", recording_fit)
     return calls
+
+
+@pytest.fixture
+def pretrained_tables(monkeypatch):
+    """Record a copy of the table of every TJEPATransformer.fit call."""
+    tables = []
+    original = TJEPATransformer.fit
+
+    def recording_fit(self, X, y=None, **kwargs):
+        tables.append(pd.DataFrame(X).copy())
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(TJEPATransformer, "fit", recording_fit)
+    return tables
 
 
 # --- unlabelled rows ------------------------------------------------------------------------
@@ -221,6 +238,137 @@ def test_deep_parameters_reach_the_transformer(semi_supervised):
     search.fit(X, y)
     assert search.best_estimator_.tjepa_.d_model == 4
     assert search.best_params_["tjepa__max_epochs"] in (0, 1)
+
+
+# --- target-aware pretraining -----------------------------------------------------------------
+
+
+def _predictions_without_label(model, table):
+    """What the fitted net predicts for ``table`` encoded by ``tjepa_`` (label column included)."""
+    encoded = model.tjepa_.preprocessor_.transform(table)
+    inputs = {"x_num": encoded.x_num, "x_cat": encoded.x_cat}
+    method = "predict_proba" if hasattr(model, "classes_") else "predict"
+    return getattr(model.net_, method)(inputs)
+
+
+def test_target_aware_classifier_pretrains_on_the_labels_and_predicts_without(
+    semi_supervised, pretrained_tables
+):
+    X, y = semi_supervised
+    clf = _classifier(target_aware=True, max_epochs=2).fit(X, y)
+    (table,) = pretrained_tables
+    assert table.shape == (len(X), 5) and isinstance(table[4].dtype, pd.CategoricalDtype)
+    labelled = y != -1
+    np.testing.assert_array_equal(table[4][labelled].astype(int), y[labelled])
+    assert table[4][~labelled].isna().all()
+    assert clf.tjepa_.n_features_in_ == 5 and clf.tjepa_.preprocessor_.is_categorical_[-1]
+    assert clf.n_features_in_ == 4
+    # predictions read every row with the label column missing, whatever the row's label
+    missing = pd.DataFrame(X)
+    missing[4] = pd.Categorical([None] * len(X), categories=clf.classes_)
+    np.testing.assert_allclose(clf.predict_proba(X), _predictions_without_label(clf, missing),
+                               rtol=1e-6)
+
+
+def test_target_aware_regressor_label_column_holds_the_target(pretrained_tables):
+    frame = make_mixed_frame(n_rows=120, with_missing=True)
+    y = np.random.default_rng(0).normal(size=len(frame))
+    y[::3] = np.nan
+    reg = _regressor(target_aware=True, max_epochs=2).fit(frame, y)
+    (table,) = pretrained_tables
+    assert table.columns.tolist() == [*frame.columns, TARGET_COLUMN]
+    np.testing.assert_allclose(table[TARGET_COLUMN], y, rtol=1e-6)  # NaN where unlabelled
+    assert reg.tjepa_.feature_names_in_.tolist() == [*frame.columns, TARGET_COLUMN]
+    assert not reg.tjepa_.preprocessor_.is_categorical_[-1]
+    np.testing.assert_array_equal(reg.feature_names_in_, frame.columns)
+    expected = _predictions_without_label(reg, frame.assign(**{TARGET_COLUMN: np.nan}))
+    np.testing.assert_allclose(reg.predict(frame), expected[:, 0] * reg.y_scale_ + reg.y_mean_,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_target_aware_hides_the_held_out_rows_labels_from_the_pretraining(
+    semi_supervised, pretrained_tables
+):
+    X, y = semi_supervised
+    clf = _classifier(target_aware=True, validation_fraction=0.25, max_epochs=2, batch_size=1000)
+    clf.fit(X, y)
+    (table,) = pretrained_tables
+    labelled = y != -1
+    shown = table[4].notna().to_numpy()
+    assert not shown[~labelled].any()
+    n_held_out = (labelled & ~shown).sum()
+    assert n_held_out == round(0.25 * labelled.sum())
+    # the rows whose labels the pretraining did not see are the early-stopping rows
+    batches = clf.net_.history[0]["batches"]
+    assert sum(b.get("valid_batch_size", 0) for b in batches) == n_held_out
+    assert sum(b.get("train_batch_size", 0) for b in batches) == shown.sum()
+
+
+def test_target_aware_with_a_validation_set_shows_every_training_label(
+    semi_supervised, pretrained_tables
+):
+    X, y = semi_supervised
+    X_val, y_val = X[:40], np.where(y[:40] == -1, 0, y[:40])
+    _classifier(target_aware=True, validation_fraction=0.25, max_epochs=1).fit(X, y, X_val, y_val)
+    (table,) = pretrained_tables
+    assert len(table) == len(X)  # validation rows are never pretrained on
+    np.testing.assert_array_equal(table[4].notna(), y != -1)
+
+
+@pytest.mark.parametrize(
+    ("categorical_features", "extended"),
+    [(None, [4]), ([1], [1, 4]), ([False, True, False, False], [False, True, False, False, True])],
+)
+def test_target_aware_extends_categorical_features_to_the_label(
+    semi_supervised, categorical_features, extended
+):
+    X, y = semi_supervised
+    tjepa = _tjepa(categorical_features=categorical_features)
+    clf = _classifier(tjepa=tjepa, target_aware=True, max_epochs=1).fit(X.round(), y)
+    assert clf.tjepa_.categorical_features == extended
+    assert clf.tjepa_.preprocessor_.is_categorical_[-1]
+    assert tjepa.categorical_features is categorical_features  # the parameter is not modified
+
+
+def test_target_aware_with_categorical_features_by_name(pretrained_tables):
+    frame = make_mixed_frame(n_rows=80)
+    y = np.where(frame["age"] > 40, 1, 0)
+    y[::2] = -1
+    tjepa = _tjepa(categorical_features=["colour", "city", "flag", "label"])
+    clf = _classifier(tjepa=tjepa, target_aware=True, max_epochs=1).fit(frame, y)
+    assert clf.tjepa_.categorical_features[-1] == TARGET_COLUMN
+    assert clf.predict(frame).shape == (80,)
+
+
+def test_target_aware_needs_a_transformer_to_pretrain(semi_supervised, pretrain_calls):
+    X, y = semi_supervised
+    frozen = FrozenEstimator(_tjepa(random_state=0).fit(X))
+    pretrain_calls.clear()
+    with pytest.raises(ValueError, match="tjepa is a FrozenEstimator, whose transformer was "
+                                         "pretrained without the label"):
+        _classifier(tjepa=frozen, target_aware=True).fit(X, y)
+    assert pretrain_calls == []
+
+
+def test_target_aware_refuses_a_column_with_the_label_columns_name(pretrain_calls):
+    frame = make_mixed_frame(n_rows=60).rename(columns={"age": TARGET_COLUMN})
+    with pytest.raises(ValueError, match=f"X has a column named '{TARGET_COLUMN}'"):
+        _regressor(target_aware=True).fit(frame, np.arange(60.0))
+    assert pretrain_calls == []
+
+
+def test_target_aware_rejects_a_table_without_columns(pretrain_calls):
+    # the label column must not make an empty table look like a one-column one
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(12, 0\)\) while a minimum"):
+        _regressor(target_aware=True).fit(np.empty((12, 0)), np.arange(12.0))
+    assert pretrain_calls == []
+
+
+def test_target_aware_survives_clone_and_set_params():
+    clf = _classifier(target_aware=True)
+    assert clone(clf).get_params()["target_aware"] is True
+    assert clone(clf).set_params(target_aware=False).target_aware is False
+    assert TJEPARegressor().get_params()["target_aware"] is False
 
 
 # --- fine-tuning: encoder learning rate, freezing, head ---------------------------------------
@@ -392,6 +540,7 @@ def test_verbose_prints_the_epoch_log(semi_supervised, capsys):
         ({"encoder_lr_ratio": 0.0}, ValueError, "encoder_lr_ratio must be a positive float"),
         ({"freeze_epochs": 1.5}, TypeError, "freeze_epochs must be a non-negative int"),
         ({"validation_fraction": 1.0}, ValueError, "validation_fraction must be None or"),
+        ({"target_aware": "yes"}, TypeError, "target_aware must be a bool"),
     ],
 )
 def test_invalid_parameters_are_rejected_in_fit(params, error, match, semi_supervised):

@@ -150,27 +150,35 @@ class _SkorchTabularBase(BaseEstimator, metaclass=ABCMeta):
         elif self.validation_fraction is None:
             split, n_train = None, y.shape[0]
         else:
-            split = ValidSplit(
-                cv=float(self.validation_fraction),
-                stratified=is_classifier(self),
-                random_state=seed,
-            )
-            try:
-                train_rows, _ = next(split.check_cv(y).split(np.zeros(y.shape[0]), y))
-            except ValueError as exc:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} cannot split "
-                    f"n_samples={y.shape[0]} rows into training and validation rows ({exc}); pass "
-                    "more rows, another validation_fraction, or validation_fraction=None to train "
-                    "without early stopping."
-                ) from exc
-            n_train = train_rows.shape[0]
+            split = self._fraction_split(seed)
+            n_train = self._holdout(y, seed)[0].shape[0]
         if n_train < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 training rows, got n_samples={y.shape[0]} "
                 f"with validation_fraction={self.validation_fraction}."
             )
         return split, n_train
+
+    def _fraction_split(self, seed: int) -> ValidSplit:
+        """skorch's split of ``validation_fraction`` of the rows (stratified for a classifier)."""
+        return ValidSplit(
+            cv=float(self.validation_fraction), stratified=is_classifier(self), random_state=seed
+        )
+
+    def _holdout(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The training and validation row positions that :meth:`_fraction_split` draws for ``y``.
+
+        Raises ``ValueError`` when ``validation_fraction`` cannot split the rows.
+        """
+        try:
+            return next(self._fraction_split(seed).check_cv(y).split(np.zeros(y.shape[0]), y))
+        except ValueError as exc:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} cannot split "
+                f"n_samples={y.shape[0]} rows into training and validation rows ({exc}); pass "
+                "more rows, another validation_fraction, or validation_fraction=None to train "
+                "without early stopping."
+            ) from exc
 
     def _reduced_width(self, n_num: int, n_cat: int) -> int:
         """Number of numbers the network reads per row after the optional token reduction."""

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sklearn_tjepa.bench.budgets import BUDGETS, get_budget
 from sklearn_tjepa.bench.grids import GRIDS, ORDERS
-from sklearn_tjepa.bench.models import DEFAULT_MODELS, MODELS
-from sklearn_tjepa.bench.pretrain import FEATURES
+from sklearn_tjepa.bench.models import DEFAULT_MODELS, FINETUNE_MODELS, MODELS
+from sklearn_tjepa.bench.pretrain import FEATURES, TARGET_AWARE
 
 __all__ = ["main"]
 
@@ -39,14 +39,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="dataset names known to load_benchmark (default: %(default)s)")
     run.add_argument("--grid", choices=GRIDS, default=None,
                      help="a named grid instead of --models/--features/--label-fraction: A "
-                          "(frozen features), B (few labels), evidence (B, then A)")
+                          "(frozen features), B (few labels), target (B's fractions, fine-tuning "
+                          "after target-aware pretraining), evidence (B, then A)")
     run.add_argument("--order", choices=ORDERS, default=None,
                      help="outermost loop: seed (every dataset of a seed before the next seed; "
                           "default with --grid) or dataset (default otherwise)")
     run.add_argument("--models", nargs="+", default=None, choices=MODELS, metavar="MODEL",
                      help=f"models among {', '.join(MODELS)} (default: all but finetune)")
-    run.add_argument("--features", nargs="+", default=None, choices=FEATURES,
-                     help="raw table, T-JEPA embeddings, untrained encoder (default: all)")
+    run.add_argument("--features", nargs="+", default=None, choices=(*FEATURES, TARGET_AWARE),
+                     help="raw table, T-JEPA embeddings, untrained encoder (default: these "
+                          "three), or target-aware pretraining inside the fit (finetune only)")
     run.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     run.add_argument("--label-fraction", nargs="+", type=_fraction, default=None,
                      dest="fractions", help="shares of labelled train rows (default: 1.0)")
@@ -87,9 +89,17 @@ def _tasks(args) -> list:
         if given:
             raise SystemExit(f"--grid {args.grid} fixes the cells; drop {' '.join(given)}")
         return grid_tasks(args.grid, args.datasets, args.seeds, order=args.order or "seed")
+    models = args.models or list(DEFAULT_MODELS)
+    others = [model for model in models if model not in FINETUNE_MODELS]
+    if args.features and TARGET_AWARE in args.features and others:
+        raise SystemExit(
+            f"--features {TARGET_AWARE} is target-aware pretraining inside a fine-tuner's fit: "
+            f"run it with --models {' '.join(FINETUNE_MODELS)} only, got --models "
+            f"{' '.join(models)}"
+        )
     return product_tasks(
         args.datasets,
-        args.models or list(DEFAULT_MODELS),
+        models,
         args.features or list(FEATURES),
         args.fractions or [1.0],
         args.seeds,

@@ -15,8 +15,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from sklearn_tjepa.datasets import load_benchmark
+from sklearn_tjepa.finetune.tasks import UNLABELLED_CLASS
 
-__all__ = ["BenchData", "labelled_rows", "load_data", "MIN_LABELLED"]
+__all__ = ["BenchData", "labelled_rows", "load_data", "MIN_LABELLED", "train_rows_marked"]
 
 #: Fewest labelled rows a label fraction keeps (and at least two per class).
 MIN_LABELLED = 10
@@ -148,3 +149,32 @@ def labelled_rows(data: BenchData, fraction: float, seed: int) -> np.ndarray:
     n_classes = 0 if data.task == "regression" else np.unique(data.target[train]).size
     n = max(int(round(fraction * train.size)), MIN_LABELLED, 2 * n_classes)
     return _subset(train, data.target, data.task, min(n, train.size), seed)
+
+
+def train_rows_marked(data: BenchData, rows: np.ndarray):
+    """Every train row, the labels of those not in ``rows`` marked as unlabelled.
+
+    The marks are the fine-tuners' (:class:`~sklearn_tjepa.TJEPAClassifier`,
+    :class:`~sklearn_tjepa.TJEPARegressor`): ``-1`` for a class, NaN for a regression target.
+
+    Parameters
+    ----------
+    data : BenchData
+    rows : ndarray of int64
+        The labelled row positions (:func:`labelled_rows`).
+
+    Returns
+    -------
+    X : DataFrame of shape (n_train, n_features)
+    y : ndarray of shape (n_train,)
+        The target of the rows in ``rows``, the mark elsewhere.
+    """
+    X, y = data.rows("train")
+    unlabelled = ~np.isin(data.splits["train"], rows)
+    if data.task == "regression":
+        y = y.astype(np.float64)  # a copy
+        y[unlabelled] = np.nan
+    else:
+        y = y.astype(np.int64)  # a copy of the class codes
+        y[unlabelled] = UNLABELLED_CLASS
+    return X, y

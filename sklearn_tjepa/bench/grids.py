@@ -5,6 +5,10 @@
 - ``B`` (few labels): at each of :data:`FEW_LABEL_FRACTIONS`, ``finetune`` from the pretrained
   and from the untrained encoder, and ``mlp``, ``catboost`` and ``linear`` on the raw table, all
   on the same labelled rows.
+- ``target`` (a lever for datasets where ``B`` shows no gain from pretraining): at the same
+  fractions and labelled rows, ``finetune`` with target-aware pretraining (``finetune+target``:
+  the fine-tuner pretrains on every train row with the labelled rows' labels as one more column).
+  Each cell pretrains itself, so it costs one pretraining per cell.
 - ``evidence``: ``B`` then ``A`` (a cell in both runs once).
 
 Cells run in blocks of one (dataset, seed): ``order="seed"`` runs every dataset of the first seed
@@ -18,9 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sklearn_tjepa.bench.models import FINETUNE_MODELS
-from sklearn_tjepa.bench.pretrain import FEATURES
+from sklearn_tjepa.bench.pretrain import FEATURES, TARGET_AWARE
 
-__all__ = ["FEW_LABEL_CELLS", "FEW_LABEL_FRACTIONS", "GRID_A_MODELS", "GRIDS", "ORDERS", "Task",
+__all__ = ["FEW_LABEL_CELLS", "FEW_LABEL_FRACTIONS", "GRID_A_MODELS", "GRIDS", "ORDERS",
+           "TARGET_AWARE_CELLS", "Task",
            "grid_tasks", "product_tasks"]
 
 #: Label fractions of grid B.
@@ -33,11 +38,13 @@ FEW_LABEL_CELLS = (
     ("mlp", "raw"),
     ("linear", "raw"),
 )
+#: (model, features) of grid ``target``, at the fractions and on the labelled rows of grid B.
+TARGET_AWARE_CELLS = (("finetune", TARGET_AWARE),)
 #: Grid A's models (bench.models.DEFAULT_MODELS), the cheapest on a CPU first.
 GRID_A_MODELS = ("linear", "hist_gradient_boosting", "xgboost", "catboost", "lightgbm", "mlp",
                  "dcnv2", "autoint", "resnet", "ft_transformer")
 #: Names accepted by ``--grid``.
-GRIDS = ("A", "B", "evidence")
+GRIDS = ("A", "B", "target", "evidence")
 #: Names accepted by ``--order``.
 ORDERS = ("seed", "dataset")
 
@@ -61,6 +68,8 @@ def _cells(grid: str) -> list[tuple[str, str, float]]:
         return frozen
     if grid == "B":
         return few
+    if grid == "target":
+        return [(m, f, r) for r in FEW_LABEL_FRACTIONS for m, f in TARGET_AWARE_CELLS]
     if grid == "evidence":
         return few + [cell for cell in frozen if cell not in few]
     raise ValueError(f"grid must be one of {GRIDS}, got grid={grid!r}")
@@ -83,7 +92,7 @@ def grid_tasks(grid: str, datasets, seeds, *, order: str = "seed") -> list[Task]
 
     Parameters
     ----------
-    grid : {"A", "B", "evidence"}
+    grid : {"A", "B", "target", "evidence"}
     datasets : list of str
     seeds : list of int
     order : {"seed", "dataset"}, default="seed"

@@ -7,7 +7,8 @@
 - The deep baselines read the tokens alone: a learned linear reduction of each token to one
   number before the network (``token_reading="per_token"``) or the flattened tokens
   (``"flatten"``).
-- ``finetune`` reads the raw table through the encoder it fine-tunes.
+- ``finetune`` reads the raw table through the encoder it fine-tunes (with ``+target``, the label
+  column of its target-aware pretraining is missing in every row it reads).
 
 :func:`describe_reading` says which, in the words the report prints (``config.reads`` of every
 result).
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_tjepa.baselines import GBDT_NAMES
+from sklearn_tjepa.bench.pretrain import TARGET_AWARE
 
 __all__ = ["RAW_PLUS_TOKENS", "describe_reading", "model_input"]
 
@@ -66,7 +68,7 @@ def describe_reading(model: str, features: str, *, token_reading: str | None = N
     Parameters
     ----------
     model : str
-    features : {"raw", "tjepa", "untrained"}
+    features : {"raw", "tjepa", "untrained", "target"}
     token_reading : {"per_token", "flatten"} or None
         The budget's reading of tokens by the deep baselines.
     n_tokens, token_width : int or None
@@ -77,6 +79,9 @@ def describe_reading(model: str, features: str, *, token_reading: str | None = N
     reads : str
         For example ``"raw + flattened tokens (15 x 64)"``.
     """
+    if model == "finetune" and features == TARGET_AWARE:
+        return ("raw table, label column missing, through the target-aware pretrained encoder, "
+                "fine-tuned end to end with a head")
     if model == "finetune":
         encoder = "pretrained" if features == "tjepa" else "untrained"
         return f"raw table through the {encoder} encoder, fine-tuned end to end with a head"

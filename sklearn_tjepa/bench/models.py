@@ -5,7 +5,9 @@ Nine baselines come from :mod:`sklearn_tjepa.baselines` with their per-dataset c
 its regularisation chosen on the val split. ``finetune`` is
 :class:`~sklearn_tjepa.TJEPAClassifier` / :class:`~sklearn_tjepa.TJEPARegressor`: it reads the raw
 columns and fine-tunes the cached encoder of its feature set, pretrained on every train row with
-the labels hidden (``tjepa``) or untrained (``untrained``); see :func:`build_model`. Every model
+the labels hidden (``tjepa``) or untrained (``untrained``), or pretrains the ``tjepa``
+configuration itself with the labelled rows' labels as one more column (``target``,
+``target_aware=True``); see :func:`build_model`. Every model
 is fitted as ``fit(X, y, X_val=X_val, y_val=y_val)``: early stopping and model selection see val
 rows only.
 """
@@ -22,13 +24,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_tjepa.baselines import DEEP_MODELS, GBDT_NAMES, load_config, make_baseline
+from sklearn_tjepa.bench.pretrain import TARGET_AWARE, tjepa_params
+from sklearn_tjepa.estimator import TJEPATransformer
 from sklearn_tjepa.finetune import TJEPAClassifier, TJEPARegressor
 from sklearn_tjepa.probes import linear_probe
 
 __all__ = ["DEFAULT_MODELS", "FINETUNE_MODELS", "MODELS", "LinearBaseline", "build_model"]
 
 #: T-JEPA fine-tuned end to end on the raw columns, from the cached encoder of its feature set
-#: (``finetune+tjepa``: pretrained; ``finetune+untrained``: the from-scratch control).
+#: (``finetune+tjepa``: pretrained; ``finetune+untrained``: the from-scratch control) or from
+#: its own target-aware pretraining (``finetune+target``).
 FINETUNE_MODELS = ("finetune",)
 #: The models of a run without ``--models`` (the budgets are sized for them).
 DEFAULT_MODELS = (*DEEP_MODELS, *GBDT_NAMES, "linear")
@@ -128,13 +133,8 @@ def _config(code: str, name: str) -> tuple[dict, str]:
 
 
 def _finetuner(*, task, features, budget, seed, transformer):
-    """A fine-tuner starting from the cached transformer of ``features``, frozen."""
-    if features == "raw" or transformer is None:
-        raise ValueError(
-            "finetune starts from the cached transformer of features 'tjepa' (pretrained on every "
-            "train row, labels hidden) or 'untrained' (max_epochs=0) and needs it as transformer, "
-            f"got features={features!r} and transformer={type(transformer).__name__}"
-        )
+    """A fine-tuner starting from the cached transformer of ``features``, frozen, or (``target``)
+    pretraining the budget's T-JEPA configuration itself, target-aware."""
     params = {
         "max_epochs": budget.model_max_epochs.get("finetune", budget.deep_max_epochs),
         "patience": budget.deep_patience,
@@ -142,6 +142,20 @@ def _finetuner(*, task, features, budget, seed, transformer):
         **budget.deep_overrides.get("finetune", {}),
     }
     estimator = TJEPAClassifier if task == "classification" else TJEPARegressor
+    if features == TARGET_AWARE:
+        tjepa = TJEPATransformer(**tjepa_params(budget, features, seed))
+        model = estimator(tjepa=tjepa, target_aware=True, random_state=seed, **params)
+        starting_point = ("TJEPATransformer(budget's tjepa configuration), pretrained in fit on "
+                          "every train row with the labelled rows' labels as one more column")
+        return model, {"params": {**params, "tjepa": starting_point, "target_aware": True},
+                       "config_source": "sklearn_tjepa.bench"}
+    if features == "raw" or transformer is None:
+        raise ValueError(
+            "finetune starts from the cached transformer of features 'tjepa' (pretrained on every "
+            "train row, labels hidden) or 'untrained' (max_epochs=0) and needs it as transformer, "
+            f"or pretrains its own with features={TARGET_AWARE!r}; got features={features!r} and "
+            f"transformer={type(transformer).__name__}"
+        )
     # Frozen: fit copies the encoder's weights and fine-tunes the copy, without pretraining again.
     model = estimator(tjepa=FrozenEstimator(transformer), random_state=seed, **params)
     starting_point = f"frozen cached transformer ({features})"
@@ -157,7 +171,8 @@ def build_model(name, *, data, features, budget, seed, token_width=None, transfo
     name : str
         One of :data:`MODELS`.
     data : BenchData
-    features : {"raw", "tjepa", "untrained"}
+    features : {"raw", "tjepa", "untrained", "target"}
+        ``"target"`` (target-aware pretraining inside the fit) is for ``finetune`` only.
     budget : Budget
     seed : int
         ``random_state`` of the model.
@@ -167,7 +182,9 @@ def build_model(name, *, data, features, budget, seed, token_width=None, transfo
         The cached transformer of ``features`` ("tjepa" or "untrained"), fitted on every train
         row without labels. ``finetune`` starts from it, frozen
         (:class:`sklearn.frozen.FrozenEstimator`), so it is not pretrained again; it has no
-        ``features="raw"`` cell.
+        ``features="raw"`` cell. None for ``features="target"``: that fine-tuner pretrains a
+        ``TJEPATransformer`` of the budget's configuration with ``target_aware=True`` in its
+        fit, on the rows passed to it (every train row, the unlabelled ones marked as such).
 
     Returns
     -------
@@ -177,6 +194,11 @@ def build_model(name, *, data, features, budget, seed, token_width=None, transfo
         ``params`` as passed to the estimator and ``config_source``.
     """
     task = "regression" if data.task == "regression" else "classification"
+    if features == TARGET_AWARE and name not in FINETUNE_MODELS:
+        raise ValueError(
+            f"features={TARGET_AWARE!r} is target-aware pretraining inside a fine-tuner's fit: "
+            f"only {' and '.join(FINETUNE_MODELS)} has it, got model={name!r}"
+        )
     embedded = features != "raw"
     if name == "linear":
         # The linear model keeps the raw columns beside any tokens (bench.inputs).

@@ -3,7 +3,8 @@
 Estimates come from wall-clock seconds already measured, never from a guess:
 
 1. finished results in the results folder of the same cell (any seed) under the same protocol
-   and budget limits: their fit and prediction seconds, and for a pretraining the recorded
+   and budget limits: their fit and prediction seconds (and, for a target-aware cell, which
+   pretrains inside its fit, its pretraining seconds), and for a cached pretraining the recorded
    pretraining seconds of the same dataset, feature set and T-JEPA configuration;
 2. otherwise ``--timings``: a JSON object of minutes keyed ``"<dataset_code>/<cell>"`` (the
    cell's folder name, e.g. ``"adult_AD/mlp+tjepa@0.01"``) and
@@ -24,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sklearn_tjepa.bench.pretrain import cache_path, tjepa_params
+from sklearn_tjepa.bench.pretrain import (CACHED_FEATURES, FEATURES, TARGET_AWARE, cache_path,
+                                          tjepa_params)
 from sklearn_tjepa.bench.results import PROTOCOL, run_name
 from sklearn_tjepa.bench.runner import bench_data, budget_limits, cell_status
 
@@ -41,7 +43,8 @@ def measured_minutes(settings) -> tuple[dict, dict]:
     Returns
     -------
     cells : dict of (dataset_code, cell name) -> float
-        Fit and prediction minutes of finished results under the current protocol and budget.
+        Fit and prediction minutes of finished results under the current protocol and budget
+        (with the pretraining of a target-aware cell, which is part of the cell).
     pretrainings : dict of (dataset_code, "pretraining+<features>") -> float
         Pretraining minutes recorded by results of the budget's current T-JEPA configuration.
     """
@@ -53,14 +56,15 @@ def measured_minutes(settings) -> tuple[dict, dict]:
             continue
         features = record.get("features")
         if (record.get("status") != "ok" or record.get("protocol") != PROTOCOL
-                or features not in ("raw", "tjepa", "untrained")
+                or features not in (*FEATURES, TARGET_AWARE)
                 or record.get("budget_limits") != budget_limits(settings.budget,
                                                                 record["model"], features)):
             continue
         code = record["dataset_code"]
         seconds = record["seconds"]
-        cells[code, path.parent.name].append((seconds["fit"] + seconds["inference"]) / 60)
-        if features != "raw":
+        own = seconds["pretraining"] if features == TARGET_AWARE else 0.0
+        cells[code, path.parent.name].append((seconds["fit"] + seconds["inference"] + own) / 60)
+        if features in CACHED_FEATURES:
             params = tjepa_params(settings.budget, features, record["seed"])
             if _params_without_seed(record["pretraining"]["params"]) == _params_without_seed(
                     params):
@@ -127,7 +131,7 @@ def format_plan(tasks, settings, timings: dict | None = None) -> str:
         block = list(block)
         data = bench_data(settings, dataset)
         lines.append(f"{data.code} seed {seed}")
-        for features in sorted({t.features for t in block if t.features != "raw"}):
+        for features in sorted({t.features for t in block if t.features in CACHED_FEATURES}):
             params = tjepa_params(settings.budget, features, seed)
             if cache_path(settings.cache_dir, data, params).is_file():
                 lines.append(f"  {'pretraining +' + features:<39} cached")

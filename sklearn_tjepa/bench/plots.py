@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_tjepa.bench.pretrain import FEATURES
+
 __all__ = ["FEATURE_LABELS", "LOG_Y_SPREAD", "axis_label", "plot_fractions", "plot_models", "y_scale"]
 
-#: How the report names the feature sets.
-FEATURE_LABELS = {"raw": "raw", "tjepa": "+T-JEPA", "untrained": "+untrained"}
+#: How the report names the feature sets (``target``: fine-tuning after target-aware pretraining).
+FEATURE_LABELS = {"raw": "raw", "tjepa": "+T-JEPA", "untrained": "+untrained",
+                  "target": "+target-aware T-JEPA"}
 
 
 def axis_label(metric: str, unit: str | None) -> str:
@@ -39,7 +42,7 @@ def _mean_std(cells: pd.Series) -> tuple[float, float]:
 
 def plot_models(frame: pd.DataFrame, *, models: list[str], title: str, ylabel: str,
                 anchors: dict, path: Path) -> None:
-    """Bars of the mean test score by model, one per feature set, with error bars.
+    """Bars of the mean test score by model, one per feature set of grid A, with error bars.
 
     Parameters
     ----------
@@ -56,7 +59,7 @@ def plot_models(frame: pd.DataFrame, *, models: list[str], title: str, ylabel: s
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(models)), 4.2))
     width = 0.27
-    for k, features in enumerate(FEATURE_LABELS):
+    for k, features in enumerate(FEATURES):
         stats = [_mean_std(frame[(frame.model == m) & (frame.features == features)]["test"])
                  for m in models]
         ax.bar(np.arange(len(models)) + (k - 1) * width, [s[0] for s in stats], width,

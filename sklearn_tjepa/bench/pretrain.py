@@ -5,6 +5,9 @@ row of the train, val and test splits (float32), the pretraining and embedding s
 peak memory. Pretraining sees all training rows (never val or test labels, never test rows); the
 epoch kept is the one with the lowest JEPA loss on the val rows. The untrained control is the
 same transformer with ``max_epochs=0``. Cache files are joblib pickles: load only your own.
+
+Target-aware pretraining (``finetune+target``) is not cached: the labels it sees differ with the
+label fraction, so the fine-tuner pretrains the ``tjepa`` configuration itself in every cell.
 """
 
 from __future__ import annotations
@@ -20,16 +23,27 @@ import numpy as np
 
 from sklearn_tjepa.training.monitoring import peak_memory
 
-__all__ = ["FEATURES", "cache_path", "load_or_pretrain", "tjepa_params"]
+__all__ = ["CACHED_FEATURES", "FEATURES", "TARGET_AWARE", "cache_path", "load_or_pretrain",
+           "tjepa_params"]
 
 #: Feature sets of the grid: the raw table, T-JEPA embeddings, the untrained encoder's.
 FEATURES = ("raw", "tjepa", "untrained")
+#: The feature sets whose transformer is pretrained once per (dataset, seed) and cached.
+CACHED_FEATURES = ("tjepa", "untrained")
+#: ``finetune`` only: the fine-tuner pretrains the ``tjepa`` configuration itself, on every train
+#: row with the labelled rows' labels as one more column (``target_aware=True``).
+TARGET_AWARE = "target"
 
 
 def tjepa_params(budget, features: str, seed: int) -> dict:
-    """Parameters of the transformer behind ``features`` ("tjepa" or "untrained")."""
-    if features not in ("tjepa", "untrained"):
-        raise ValueError(f"features must be 'tjepa' or 'untrained', got features={features!r}")
+    """Parameters of the transformer behind ``features`` ("tjepa", "untrained" or "target").
+
+    ``"target"`` is the ``"tjepa"`` configuration, which the fine-tuner pretrains target-aware.
+    """
+    if features not in (*CACHED_FEATURES, TARGET_AWARE):
+        raise ValueError(
+            f"features must be one of {(*CACHED_FEATURES, TARGET_AWARE)}, got features={features!r}"
+        )
     params = {**budget.tjepa, "random_state": seed, "output": "flatten"}
     if features == "untrained":
         params["max_epochs"] = 0

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from sklearn_tjepa.baselines import GBDT_NAMES
-from sklearn_tjepa.bench.grids import FEW_LABEL_CELLS, FEW_LABEL_FRACTIONS, GRID_A_MODELS
+from sklearn_tjepa.bench.grids import (FEW_LABEL_CELLS, FEW_LABEL_FRACTIONS, GRID_A_MODELS,
+                                       TARGET_AWARE_CELLS)
 from sklearn_tjepa.bench.paired import best_by_val, paired_difference, verdict
 from sklearn_tjepa.bench.plots import FEATURE_LABELS, axis_label, plot_fractions, plot_models
-from sklearn_tjepa.bench.pretrain import FEATURES
+from sklearn_tjepa.bench.pretrain import FEATURES, TARGET_AWARE
 from sklearn_tjepa.bench.reference import (
     SOURCES,
     TARGET_UNITS,
@@ -200,8 +201,14 @@ def _frozen_cells() -> list[tuple]:
     return [(m, f, 1.0) for m in GRID_A_MODELS for f in FEATURES]
 
 
-def _few_label_cells() -> list[tuple]:
-    return [(m, f, r) for m, f in FEW_LABEL_CELLS for r in FEW_LABEL_FRACTIONS]
+def _few_label_pairs(frame: pd.DataFrame) -> list[tuple]:
+    """(model, features) of grid B, and of grid ``target`` where ``frame`` has its cells."""
+    target_aware = bool((frame["features"] == TARGET_AWARE).any())
+    return [*FEW_LABEL_CELLS, *(TARGET_AWARE_CELLS if target_aware else ())]
+
+
+def _few_label_cells(frame: pd.DataFrame) -> list[tuple]:
+    return [(m, f, r) for m, f in _few_label_pairs(frame) for r in FEW_LABEL_FRACTIONS]
 
 
 def _frozen_differences(frame: pd.DataFrame, metric: str) -> list[tuple]:
@@ -221,6 +228,41 @@ def _finetune_differences(frame: pd.DataFrame, metric: str) -> dict:
                                  ("finetune", "untrained", fraction))
         out[fraction] = (diff, verdict(diff, metric))
     return out
+
+
+def _target_aware_differences(frame: pd.DataFrame, metric: str) -> dict:
+    """(fraction, split) -> (difference, verdict) of finetune+target minus finetune+tjepa."""
+    return {
+        (fraction, split): (diff, verdict(diff, metric))
+        for fraction in FEW_LABEL_FRACTIONS
+        for split in ("test", "val")
+        for diff in [paired_difference(frame, ("finetune", TARGET_AWARE, fraction),
+                                       ("finetune", "tjepa", fraction), split=split)]
+    }
+
+
+def _target_aware_lines(frame: pd.DataFrame, metric: str) -> list[str]:
+    """What ``finetune+target`` is, and its paired difference from ``finetune+tjepa``."""
+    differences = _target_aware_differences(frame, metric)
+    lines = [
+        "Target-aware pretraining (`finetune+target`; Rubachev et al. 2022, \"Revisiting "
+        "pretraining objectives for tabular deep learning\"): the fine-tuner pretrains the same "
+        "T-JEPA configuration itself, on every train row with the label as one more column, "
+        "shown for the labelled rows and missing for the others; every row it fine-tunes on, "
+        "validates or predicts shows the label missing. Unlike the cached pretraining of "
+        "`finetune+tjepa`, which keeps the epoch of lowest JEPA loss on val, it sees no val row: "
+        "it keeps its last epoch (or, where the budget's T-JEPA stops early, the best on a share "
+        "of the train rows). Paired over seeds, finetune+target − finetune+tjepa, on test and on "
+        "val (where a choice between them is made):",
+        "",
+        "| labels | test: difference ± SE (n) | verdict | val: difference ± SE (n) | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for fraction in FEW_LABEL_FRACTIONS:
+        cells = [f"{_fmt_diff(diff)} | {word}"
+                 for diff, word in (differences[fraction, split] for split in ("test", "val"))]
+        lines.append(f"| {_fraction_text(fraction)} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _pipeline_vs_gbdt(frame: pd.DataFrame, metric: str) -> dict:
@@ -301,7 +343,7 @@ def _dataset_section(frame: pd.DataFrame, code: str, out: Path, data_dir) -> lis
     lines += ["### Few labels (pretraining on every train row, labels hidden)", "",
               "The labelled rows are the same for every model at one seed and label fraction.",
               ""]
-    lines += _cells_table(frame, _few_label_cells(), fractions=True) + [""]
+    lines += _cells_table(frame, _few_label_cells(frame), fractions=True) + [""]
     lines += ["Paired over seeds (test): fine-tuning from the pretrained minus from the untrained "
               "encoder; the best T-JEPA pipeline minus the best raw GBDT on the same labels, "
               "each chosen by mean val score (its test score after its name):", "",
@@ -316,15 +358,18 @@ def _dataset_section(frame: pd.DataFrame, code: str, out: Path, data_dir) -> lis
                      f"{_chosen(frame, ours)} | {_chosen(frame, theirs)} | "
                      f"{_fmt_diff(best_diff)} | {best_word} |")
     lines.append("")
+    if (frame["features"] == TARGET_AWARE).any():
+        lines += _target_aware_lines(frame, metric)
+    pairs = _few_label_pairs(frame)
     few = frame[frame.status == "ok"]
-    few = few[[(m, f) in FEW_LABEL_CELLS for m, f in zip(few.model, few.features)]]
+    few = few[[(m, f) in pairs for m, f in zip(few.model, few.features)]]
     if few["fraction"].nunique() > 1:
         plot = out.with_name(f"{out.stem}_{code}_fractions.png")
-        plot_fractions(few, cells=list(FEW_LABEL_CELLS), ylabel=ylabel, path=plot,
+        plot_fractions(few, cells=pairs, ylabel=ylabel, path=plot,
                        title=f"{code}: few labels (mean ± std over seeds)")
         lines += [f"![{code}: score against label fraction]({plot.name})", ""]
 
-    known = set(_frozen_cells()) | set(_few_label_cells())
+    known = set(_frozen_cells()) | set(_few_label_cells(frame))
     others = sorted({(r.model, r.features, r.fraction) for r in frame.itertuples()} - known)
     if others:
         lines += ["### Other cells", ""] + _cells_table(frame, others, fractions=True) + [""]
@@ -367,25 +412,37 @@ def _verdict_table(ok: pd.DataFrame) -> list[str]:
     return lines + [_verdict_row(cells, code) for code, cells in ok.groupby("code")]
 
 
+def _pretraining_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per pretraining: a cached one serves every cell of its (dataset, feature set,
+    seed); a target-aware cell pretrains its own."""
+    runs = frame[frame["pretraining"].notna()]
+    own = runs["features"] == TARGET_AWARE
+    return pd.concat([runs[~own].drop_duplicates(["code", "features", "seed"]), runs[own]])
+
+
+def _number(values: pd.Series, reduce: str, digits: int) -> str:
+    """``values`` reduced (``"mean"`` or ``"max"``) and formatted; "–" when none is recorded."""
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    return f"{getattr(values, reduce)():.{digits}f}" if not values.empty else "–"
+
+
 def _pretraining_table(frame: pd.DataFrame) -> list[str]:
     lines = [
         "| dataset | features | configuration | seeds | pretraining s | epochs run | epoch kept "
         "| embedding s | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    cells = frame[frame["pretraining"].notna()]
-    for (code, features), group in cells.groupby(["code", "features"]):
-        by_seed = group.drop_duplicates("seed")
-        info = pd.DataFrame(list(by_seed["pretraining"]))
+    for (code, features), runs in _pretraining_runs(frame).groupby(["code", "features"]):
+        info = pd.DataFrame(list(runs["pretraining"]))
         params = info["params"].iloc[0]
         config = (f"width {params.get('d_model')}, {params.get('n_layers')} layers, "
                   f"≤ {params.get('max_epochs')} epochs")
-        kept = info["best_epoch"].dropna()
         lines.append(
-            f"| {code} | {FEATURE_LABELS[features]} | {config} | {len(by_seed)} | "
-            f"{by_seed['pretraining_s'].mean():.1f} | {info['n_iter'].mean():.1f} | "
-            f"{f'{kept.mean():.1f}' if not kept.empty else '–'} | "
-            f"{info['embedding_seconds'].mean():.1f} | {info['peak_rss_mb'].max():.0f} |"
+            f"| {code} | {FEATURE_LABELS[features]} | {config} | {runs['seed'].nunique()} | "
+            f"{runs['pretraining_s'].mean():.1f} | {info['n_iter'].mean():.1f} | "
+            f"{_number(info['best_epoch'], 'mean', 1)} | "
+            f"{_number(info['embedding_seconds'], 'mean', 1)} | "
+            f"{_number(info['peak_rss_mb'], 'max', 0)} |"
         )
     return lines
 
@@ -405,7 +462,7 @@ def _runs_section(frame: pd.DataFrame) -> list[str]:
         lines.append(f"- {len(older)} result files predate protocol {PROTOCOL}: their +T-JEPA "
                      "GBDTs and linear model read the tokens without the raw columns, and they "
                      "record neither what the model read nor how the fit ended.")
-    pretraining = frame[frame["pretraining"].notna()].drop_duplicates(["code", "features", "seed"])
+    pretraining = _pretraining_runs(frame)
     total = frame["fit_s"].sum() + frame["inference_s"].sum() + pretraining["pretraining_s"].sum()
     cpu = frame["cpu_s"].sum() + pretraining["pretraining_cpu_s"].sum()
     lines.append(f"- Measured compute: {total / 3600:.2f} h of wall-clock time and {cpu / 3600:.2f} h "

@@ -1,8 +1,8 @@
 """Where results go and what they hold: paths, metrics, environment, summaries.
 
-Layout: ``<out>/<dataset_code>/<model>[+tjepa|+untrained][@<fraction>]/output_<seed>.json`` and
-one ``summary.json`` per directory. Files are written atomically (temporary file, then rename),
-so an interrupted run never leaves a half-written result.
+Layout: ``<out>/<dataset_code>/<model>[+tjepa|+untrained|+target][@<fraction>]/output_<seed>.json``
+and one ``summary.json`` per directory. Files are written atomically (temporary file, then
+rename), so an interrupted run never leaves a half-written result.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _PACKAGES = (
 
 
 def run_name(model: str, features: str, fraction: float) -> str:
-    """``<model>[+tjepa|+untrained][@<fraction>]``: the directory of one grid cell."""
+    """``<model>[+tjepa|+untrained|+target][@<fraction>]``: the directory of one grid cell."""
     name = model if features == "raw" else f"{model}+{features}"
     return name if fraction == 1.0 else f"{name}@{fraction:g}"
 

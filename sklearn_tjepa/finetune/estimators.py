@@ -4,28 +4,65 @@ The supervised loop is the baselines' skorch machinery
 (:class:`~sklearn_tjepa.baselines.skorch_base._SkorchTabularBase`: validation split, early
 stopping, learning-rate schedule, progress bar, seeding). What differs from a baseline is where
 the network and the preprocessing come from: both are taken from a fitted
-:class:`~sklearn_tjepa.TJEPATransformer`.
+:class:`~sklearn_tjepa.TJEPATransformer`. With ``target_aware=True`` that transformer is
+pretrained on the table plus a label column (:data:`TARGET_COLUMN`), which every row fine-tuned
+on or predicted shows missing.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from skorch.callbacks import Freezer, Unfreezer
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import validate_data
 
-from sklearn_tjepa._checks import check_int, check_option, check_rate, check_real
+from sklearn_tjepa._checks import check_bool, check_int, check_option, check_rate, check_real
 from sklearn_tjepa.baselines.skorch_base import _SkorchTabularBase
 from sklearn_tjepa.estimator import TJEPATransformer
 from sklearn_tjepa.finetune.module import READOUTS, build_finetune_network
 from sklearn_tjepa.finetune.tasks import SemiSupervisedClassifierTask, SemiSupervisedRegressorTask
-from sklearn_tjepa.preprocessing import EncodedTable, as_frame
+from sklearn_tjepa.preprocessing import EncodedTable, as_frame, check_not_empty
 
-__all__ = ["TJEPAClassifier", "TJEPARegressor"]
+__all__ = ["TARGET_COLUMN", "TJEPAClassifier", "TJEPARegressor"]
 
 # fnmatch pattern of the encoder's parameters in FineTuneNetwork (skorch param groups, freezing).
 _ENCODER_PARAMETERS = "encoder.*"
+#: Name of the label column of target-aware pretraining, for tables with string column names.
+TARGET_COLUMN = "__tjepa_target__"
+
+
+def _has_string_names(frame: pd.DataFrame) -> bool:
+    """Whether every column name is a string (scikit-learn then records ``feature_names_in_``)."""
+    return all(isinstance(name, str) for name in frame.columns)
+
+
+def _label_categorical_features(spec, table: pd.DataFrame, categorical: bool):
+    """``categorical_features`` of a transformer for ``table``, whose last column is the label.
+
+    ``"auto"`` reads the label column's type from its dtype; a spec of positions, names or a mask
+    over the other columns is extended with the label column, categorical or not as
+    ``categorical`` says. A spec the preprocessing would reject is returned as it is, for the
+    preprocessing to reject.
+    """
+    if isinstance(spec, str) and spec == "auto":
+        return spec
+    position, name = table.shape[1] - 1, str(table.columns[-1])
+    if spec is None:
+        return [position] if categorical else None
+    values = np.asarray(spec)
+    if values.ndim != 1:
+        return spec
+    if values.dtype == bool:
+        return [*values.tolist(), categorical]
+    if not categorical:
+        return spec
+    if values.size == 0 or values.dtype.kind in "iu":
+        return [*values.tolist(), position]
+    if values.dtype.kind in "OUS":
+        return [*values.tolist(), name]
+    return spec
 
 
 class _TJEPAFineTuner(_SkorchTabularBase):
@@ -51,6 +88,7 @@ class _TJEPAFineTuner(_SkorchTabularBase):
         lr_scheduler="constant",
         validation_fraction=0.1,
         patience=8,
+        target_aware=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -70,6 +108,7 @@ class _TJEPAFineTuner(_SkorchTabularBase):
         self.lr_scheduler = lr_scheduler
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.target_aware = target_aware
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -83,6 +122,14 @@ class _TJEPAFineTuner(_SkorchTabularBase):
             raise TypeError(
                 "tjepa must be None, a TJEPATransformer or a FrozenEstimator around a fitted "
                 f"TJEPATransformer, got tjepa={self.tjepa!r}"
+            )
+        check_bool("target_aware", self.target_aware)
+        if self.target_aware and isinstance(self.tjepa, FrozenEstimator):
+            raise ValueError(
+                "target_aware=True pretrains the transformer on X plus the label column, but "
+                "tjepa is a FrozenEstimator, whose transformer was pretrained without the label; "
+                "pass the TJEPATransformer itself (or None) to pretrain it, or "
+                "target_aware=False to fine-tune the frozen one."
             )
 
     def _check_model_params(self) -> None:
@@ -111,32 +158,80 @@ class _TJEPAFineTuner(_SkorchTabularBase):
         return self._make_module(d_out=d_out), [encoder_group]
 
     def _validate_rows(self, X, *, reset: bool):
-        """``X`` as a DataFrame; records or checks ``n_features_in_`` and ``feature_names_in_``."""
+        """``X`` as a DataFrame; records (and, at fit, refuses an empty table) or checks
+        ``n_features_in_`` and ``feature_names_in_``."""
         frame = as_frame(X)
+        if reset:  # before a label column could make a table without columns look like one
+            check_not_empty(frame)
         validate_data(self, X, reset=reset, skip_check_array=True)
         return frame
 
+    def _with_label(self, frame: pd.DataFrame, rows=None, target=None) -> pd.DataFrame:
+        """``frame`` with the label column appended when ``target_aware``, else ``frame`` itself.
+
+        Parameters
+        ----------
+        frame : DataFrame of shape (n_samples, n_features)
+            Validated rows.
+        rows : ndarray of int of shape (n_shown,), default=None
+            Positions of the rows that show their label; None (fine-tuning, validation and
+            prediction) shows none.
+        target : ndarray, default=None
+            Their encoded target, as :meth:`_labelled_target` returns it.
+
+        Returns
+        -------
+        table : DataFrame of shape (n_samples, n_features + 1) or (n_samples, n_features)
+            The label column is :data:`TARGET_COLUMN` when every column name is a string;
+            otherwise the columns are renamed to their positions and the label is the last.
+        """
+        if not self.target_aware:
+            return frame
+        label = self._label_column(frame.shape[0], rows, target)
+        if _has_string_names(frame):
+            if TARGET_COLUMN in frame.columns:
+                raise ValueError(
+                    f"X has a column named {TARGET_COLUMN!r}, the name target_aware=True gives "
+                    "the label column of the pretraining; rename that column."
+                )
+            return frame.assign(**{TARGET_COLUMN: label})
+        n_features = frame.shape[1]
+        positions = frame.set_axis(range(n_features), axis=1)
+        return pd.concat([positions, pd.DataFrame({n_features: label}, index=frame.index)], axis=1)
+
+    def _encoded(self, frame: pd.DataFrame) -> EncodedTable:
+        """Validated rows encoded by ``tjepa_``'s preprocessing, with the label column missing."""
+        return self.tjepa_.preprocessor_.transform(self._with_label(frame))
+
     def _encode(self, X) -> EncodedTable:
-        return self.tjepa_.preprocessor_.transform(self._validate_rows(X, reset=False))
+        return self._encoded(self._validate_rows(X, reset=False))
 
     def _pretrain(self, X, seed: int):
         """Fit a clone of ``tjepa`` on all rows of ``X``, or take a frozen one as it is.
 
-        A clone whose ``random_state`` is None gets ``seed``, so that an int ``random_state`` of
-        this estimator makes the pretraining reproducible too.
+        ``X`` includes the label column when ``target_aware``. A clone whose ``random_state`` is
+        None gets ``seed``, so that an int ``random_state`` of this estimator makes the
+        pretraining reproducible too.
         """
         tjepa = clone(TJEPATransformer() if self.tjepa is None else self.tjepa)
         if "random_state" in tjepa.get_params(deep=False) and tjepa.random_state is None:
             tjepa.set_params(random_state=seed)
+        if self.target_aware:
+            tjepa.set_params(categorical_features=_label_categorical_features(
+                tjepa.categorical_features, X, categorical=is_classifier(self)
+            ))
         # FrozenEstimator.fit only checks that the transformer is fitted; TJEPATransformer ignores y.
         tjepa.fit(X, None)
-        if tjepa.n_features_in_ != self.n_features_in_:
+        n_features = self.n_features_in_ + int(self.target_aware)
+        if tjepa.n_features_in_ != n_features:
             raise ValueError(
                 f"X has {self.n_features_in_} features, but tjepa was fitted on "
                 f"{tjepa.n_features_in_} features."
             )
         names = getattr(tjepa, "feature_names_in_", None)
         own = getattr(self, "feature_names_in_", None)
+        if own is not None and self.target_aware:
+            own = np.append(own, TARGET_COLUMN).astype(object)
         if names is not None and own is not None and not np.array_equal(names, own):
             raise ValueError(
                 f"X has columns {own.tolist()}, but tjepa was fitted on columns {names.tolist()}."
@@ -161,7 +256,7 @@ class _TJEPAFineTuner(_SkorchTabularBase):
             bool) columns and NaN anywhere. Every row is used for pretraining.
         y : array-like of shape (n_samples,)
             Target; ``-1`` (classifier) or NaN (regressor) marks an unlabelled row, used for
-            pretraining only.
+            pretraining only. The pretraining sees the labels only with ``target_aware=True``.
         X_val : array-like or DataFrame of shape (n_valid, n_features), default=None
             Validation rows for early stopping, instead of holding out ``validation_fraction``
             of the labelled rows. Not used for pretraining. Route it with
@@ -179,18 +274,32 @@ class _TJEPAFineTuner(_SkorchTabularBase):
     def _fit_data(self, X, y, X_val, y_val, seed: int) -> tuple:
         """Check the labels, pretrain on every row of ``X``, encode the labelled rows.
 
-        See :meth:`_SkorchTabularBase._fit_data`; ``seed`` seeds the pretraining.
+        See :meth:`_SkorchTabularBase._fit_data`; ``seed`` seeds the pretraining and, with
+        ``target_aware``, the ``validation_fraction`` split, drawn here so that the pretraining
+        does not see the held-out rows' labels (they are returned as the validation set).
         """
         frame = self._validate_rows(X, reset=True)
         labelled, y_fit, d_out = self._labelled_target(frame, y)
         if X_val is not None:
             frame_val = self._validate_rows(X_val, reset=False)
             labelled_val, y_val_fit = self._validation_target(frame_val, y_val)
-        self.tjepa_ = self._pretrain(X, seed)
-        table = self.tjepa_.preprocessor_.transform(frame).take(labelled)
+        holdout = None  # (training, validation) positions among the labelled rows
+        if self.target_aware and X_val is None and self.validation_fraction is not None:
+            holdout = self._holdout(y_fit if y_fit.ndim == 1 else y_fit[:, 0], seed)
+        if self.target_aware:
+            shown = np.arange(y_fit.shape[0]) if holdout is None else holdout[0]
+            rows = np.flatnonzero(labelled)[shown]
+            self.tjepa_ = self._pretrain(self._with_label(frame, rows, y_fit[shown]), seed)
+        else:
+            self.tjepa_ = self._pretrain(X, seed)
+        table = self._encoded(frame).take(labelled)
         valid = None
         if X_val is not None:
-            valid = (self.tjepa_.preprocessor_.transform(frame_val).take(labelled_val), y_val_fit)
+            valid = (self._encoded(frame_val).take(labelled_val), y_val_fit)
+        elif holdout is not None:
+            train, held_out = holdout
+            valid = (table.take(held_out), y_fit[held_out])
+            table, y_fit = table.take(train), y_fit[train]
         return table, y_fit, d_out, valid
 
     def __sklearn_tags__(self):
@@ -243,6 +352,22 @@ _PARAMETERS = """\
         epoch's weights are restored. None trains for ``max_epochs``.
     patience : int, default=8
         Epochs without improvement of the validation loss before training stops.
+    target_aware : bool, default=False
+        Target-aware pretraining (Rubachev et al., 2022, see References): the label is one more
+        column of the pretraining table, hence one more feature token, shown for the labelled
+        rows and missing for the unlabelled ones. The classifier's label column is categorical
+        (its categories are ``classes_``), the regressor's is the target, scaled like any
+        numerical column. ``tjepa_`` is then fitted on the columns of ``X`` plus that column,
+        named ``"__tjepa_target__"`` (when every column name of ``X`` is a string; otherwise
+        the columns are taken by position and the label is the last one), so
+        ``tjepa_.transform`` needs it; a ``categorical_features`` of ``tjepa`` other than
+        ``"auto"`` is extended to it. Fine-tuning, validation and prediction show the label
+        column missing in every row: a prediction never depends on a label. Without ``X_val``,
+        the ``validation_fraction`` rows are drawn before the pretraining and their labels are
+        hidden from it, so that early stopping is not judged on labels the encoder has seen;
+        ``X_val`` is never pretrained on. Needs a transformer to pretrain: a
+        :class:`~sklearn.frozen.FrozenEstimator` ``tjepa`` was pretrained without the label and
+        is an error.
     device : {"auto", "cpu", "cuda", "cuda:<index>"}, default="auto"
         Torch device of the fine-tuning; ``"auto"`` takes CUDA when available. The pretraining
         runs on ``tjepa``'s own ``device``.
@@ -279,17 +404,22 @@ _NOTES = """\
     Fitted estimators pickle (``pickle``, ``joblib``); skorch maps the weights of one fitted on
     a GPU to the CPU when it is loaded on a machine without CUDA. Load pickles only from sources
     you trust.
+
+    References
+    ----------
+    Rubachev, Alekberov, Gorishniy, Babenko. "Revisiting Pretraining Objectives for Tabular
+    Deep Learning." arXiv:2207.03208, 2022 (target-aware pretraining: ``target_aware``).
 """
 
 
 class TJEPAClassifier(SemiSupervisedClassifierTask, _TJEPAFineTuner):
     __doc__ = f"""T-JEPA pretraining on all rows, then fine-tuning on the labelled ones, for classification.
 
-    ``fit`` pretrains a clone of ``tjepa`` on every row of ``X`` (its labels are not used), copies
-    its target encoder, and trains the encoder and a head end to end on the labelled rows with
-    cross-entropy (AdamW, a lower learning rate for the encoder, early stopping on a validation
-    set). Rows labelled ``-1`` are unlabelled, as in :mod:`sklearn.semi_supervised`: they take
-    part in the pretraining only.
+    ``fit`` pretrains a clone of ``tjepa`` on every row of ``X`` (its labels are not used, unless
+    ``target_aware``), copies its target encoder, and trains the encoder and a head end to end on
+    the labelled rows with cross-entropy (AdamW, a lower learning rate for the encoder, early
+    stopping on a validation set). Rows labelled ``-1`` are unlabelled, as in
+    :mod:`sklearn.semi_supervised`: they take part in the pretraining only.
 
 {_PARAMETERS}
     Attributes
@@ -324,11 +454,11 @@ class TJEPAClassifier(SemiSupervisedClassifierTask, _TJEPAFineTuner):
 class TJEPARegressor(SemiSupervisedRegressorTask, _TJEPAFineTuner):
     __doc__ = f"""T-JEPA pretraining on all rows, then fine-tuning on the labelled ones, for regression.
 
-    ``fit`` pretrains a clone of ``tjepa`` on every row of ``X`` (its target is not used), copies
-    its target encoder, and trains the encoder and a head end to end on the labelled rows with
-    the mean squared error of the standardized target (AdamW, a lower learning rate for the
-    encoder, early stopping on a validation set). Rows whose target is NaN are unlabelled: they
-    take part in the pretraining only.
+    ``fit`` pretrains a clone of ``tjepa`` on every row of ``X`` (its target is not used, unless
+    ``target_aware``), copies its target encoder, and trains the encoder and a head end to end on
+    the labelled rows with the mean squared error of the standardized target (AdamW, a lower
+    learning rate for the encoder, early stopping on a validation set). Rows whose target is NaN
+    are unlabelled: they take part in the pretraining only.
 
 {_PARAMETERS}
     Attributes

@@ -4,13 +4,15 @@ A classifier's unlabelled rows have ``y == -1``; a regressor's have ``y`` NaN. E
 labelled rows, encodes their targets as the baselines' tasks do
 (:class:`~sklearn_tjepa.baselines.skorch_base._ClassifierTask`,
 :class:`~sklearn_tjepa.baselines.skorch_base._RegressorTask`, whose loss, skorch net and
-prediction methods are inherited) and encodes a validation target with the state fitted on the
-training target.
+prediction methods are inherited), encodes a validation target with the state fitted on the
+training target, and turns encoded targets back into the label column of target-aware
+pretraining.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from sklearn_tjepa.baselines.skorch_base import _ClassifierTask, _RegressorTask
 from sklearn_tjepa.validation import validate_target
@@ -82,6 +84,27 @@ class SemiSupervisedClassifierTask(_ClassifierTask):
         rows = np.flatnonzero(labelled)
         return labelled, self._valid_class_codes(X_val.iloc[rows], y_val[rows])
 
+    def _label_column(self, n_rows: int, rows=None, codes=None) -> pd.Categorical:
+        """The labels as a categorical column of ``n_rows`` rows over the categories ``classes_``.
+
+        Parameters
+        ----------
+        n_rows : int
+        rows : ndarray of int of shape (n_shown,), default=None
+            Positions of the rows that show their label; None shows none.
+        codes : ndarray of int64 of shape (n_shown,), default=None
+            Their class codes (positions in ``classes_``).
+
+        Returns
+        -------
+        column : pandas.Categorical of shape (n_rows,)
+            The class of each shown row, missing (NaN) elsewhere.
+        """
+        full = np.full(n_rows, -1, dtype=np.int64)
+        if rows is not None:
+            full[rows] = codes
+        return pd.Categorical.from_codes(full, categories=self.classes_)
+
 
 class SemiSupervisedRegressorTask(_RegressorTask):
     """Regression on the rows whose target is not NaN.
@@ -121,3 +144,24 @@ class SemiSupervisedRegressorTask(_RegressorTask):
         labelled = ~np.isnan(y_val)
         _require_labelled_validation_rows(labelled)
         return labelled, self._standardize(y_val[labelled])
+
+    def _label_column(self, n_rows: int, rows=None, target=None) -> np.ndarray:
+        """The target as a float column of ``n_rows`` rows, in the units of ``y``.
+
+        Parameters
+        ----------
+        n_rows : int
+        rows : ndarray of int of shape (n_shown,), default=None
+            Positions of the rows that show their target; None shows none.
+        target : ndarray of float32 of shape (n_shown, 1), default=None
+            Their standardized target, as :meth:`_labelled_target` returns it.
+
+        Returns
+        -------
+        column : ndarray of float64 of shape (n_rows,)
+            The target of each shown row, NaN elsewhere.
+        """
+        full = np.full(n_rows, np.nan)
+        if rows is not None:
+            full[rows] = target[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
+        return full
