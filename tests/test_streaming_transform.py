@@ -53,6 +53,25 @@ def test_output_equals_transform_of_the_whole_table(fitted, files, frame, tmp_pa
     assert pq.ParquetFile(out).metadata.row_group(2).num_rows == 2
 
 
+def test_embeddings_are_written_plain_and_uncompressed_the_id_column_with_pyarrow_defaults(fitted, files, tmp_path):
+    out = transform_dataset(fitted, files, tmp_path / "emb.parquet", batch_rows=7, id_column="row_id")
+    metadata = pq.read_metadata(out)
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        identifier, *embedding = (row_group.column(j) for j in range(row_group.num_columns))
+        assert identifier.path_in_schema == "row_id"
+        assert "RLE_DICTIONARY" in identifier.encodings and identifier.compression == "SNAPPY"
+        assert identifier.is_stats_set
+        for column in embedding:
+            assert "RLE_DICTIONARY" not in column.encodings, column.path_in_schema
+            assert column.compression == "UNCOMPRESSED", column.path_in_schema
+            assert not column.is_stats_set, column.path_in_schema
+    # without an id column, every column is an embedding column
+    row_group = pq.read_metadata(transform_dataset(fitted, files, tmp_path / "bare.parquet")).row_group(0)
+    assert not any("RLE_DICTIONARY" in row_group.column(j).encodings for j in range(row_group.num_columns))
+    assert {row_group.column(j).compression for j in range(row_group.num_columns)} == {"UNCOMPRESSED"}
+
+
 def test_directory_and_dataset_sources(fitted, files, frame, tmp_path):
     expected = fitted.transform(frame.drop(columns="row_id"))
     dataset_out = transform_dataset(fitted, ds.dataset(files, format="parquet"), tmp_path / "d.parquet")

@@ -23,6 +23,22 @@ def _output_names(estimator, width: int) -> list[str]:
     return [str(j) for j in range(width)]
 
 
+def _writer(path: str, schema: pa.Schema, id_column: str | None) -> pq.ParquetWriter:
+    """A Parquet writer that keeps pyarrow's defaults for ``id_column`` only.
+
+    The embedding columns are written plain (no dictionary), uncompressed and without
+    statistics; the reasons are in the Notes of :func:`transform_dataset`.
+    """
+    kept = [id_column] if id_column is not None else []
+    return pq.ParquetWriter(
+        path,
+        schema,
+        use_dictionary=kept or False,
+        write_statistics=kept or False,
+        compression={name: "snappy" if name in kept else "none" for name in schema.names},
+    )
+
+
 def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_column=None) -> Path:
     """Embed every row of a Parquet dataset with ``estimator.transform`` into a Parquet file.
 
@@ -74,6 +90,16 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
     metadata, a few dozen bytes per column and row group, is kept until the file is closed.
     For many rows with ``output="flatten"`` a larger ``batch_rows``, or ``output="cls"`` or
     ``"mean"``, keeps it small.
+
+    The embedding columns are written with the PLAIN encoding, uncompressed and without
+    statistics, a layout every Parquet reader reads. Their values are nearly all distinct:
+    pyarrow's default dictionary encoding would hash them into a dictionary nearly as large as
+    the column (more bytes, not fewer), and snappy finds little to shrink in float values
+    besides the zero low bits of float32 values widened to float64; both take much of the
+    write time. With a :class:`~sklearn_tjepa.TJEPATransformer`, ``output_dtype="float32"``
+    halves the file instead (the encoder computes in float32, so no precision is lost). Statistics of embeddings serve no query and would swell
+    the footer. ``id_column`` keeps pyarrow's defaults (dictionary encoding, snappy,
+    statistics).
 
     Examples
     --------
@@ -133,9 +159,7 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
                 fields = [pa.field(name, pa.from_numpy_dtype(embeddings.dtype)) for name in names]
                 if id_column is not None:
                     fields.insert(0, pa.field(id_column, reader.types[id_column]))
-                # statistics of embedding columns serve no query and would swell the footer
-                statistics = [id_column] if id_column is not None else False
-                writer = pq.ParquetWriter(temporary, pa.schema(fields), write_statistics=statistics)
+                writer = _writer(temporary, pa.schema(fields), id_column)
             arrays = [pa.array(column) for column in np.ascontiguousarray(embeddings.T)]
             if id_column is not None:
                 arrays.insert(0, batch.column(id_column).cast(reader.types[id_column]))
