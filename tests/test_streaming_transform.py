@@ -72,6 +72,16 @@ def test_embeddings_are_written_plain_and_uncompressed_the_id_column_with_pyarro
     assert {row_group.column(j).compression for j in range(row_group.num_columns)} == {"UNCOMPRESSED"}
 
 
+def test_embedding_columns_are_required_and_the_id_column_nullable(fitted, files, tmp_path):
+    # NaN is a value, not a null: a NumPy output has no nulls, so no definition levels are written
+    out = transform_dataset(fitted, files, tmp_path / "emb.parquet", id_column="row_id")
+    schema = pq.read_schema(out)
+    assert schema.field("row_id").nullable
+    assert not any(field.nullable for field in schema if field.name != "row_id")
+    parquet_schema = pq.read_metadata(out).schema
+    assert [parquet_schema.column(j).max_definition_level for j in range(len(schema))] == [1] + [0] * (len(schema) - 1)
+
+
 def test_directory_and_dataset_sources(fitted, files, frame, tmp_path):
     expected = fitted.transform(frame.drop(columns="row_id"))
     dataset_out = transform_dataset(fitted, ds.dataset(files, format="parquet"), tmp_path / "d.parquet")

@@ -92,7 +92,9 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
     ``"mean"``, keeps it small.
 
     The embedding columns are written with the PLAIN encoding, uncompressed and without
-    statistics, a layout every Parquet reader reads. Their values are nearly all distinct:
+    statistics, a layout every Parquet reader reads, and declared non-null (``required``: an
+    array from ``transform`` holds no nulls, NaN is a value), so no definition levels are
+    computed or stored. Their values are nearly all distinct:
     pyarrow's default dictionary encoding would hash them into a dictionary nearly as large as
     the column (more bytes, not fewer), and snappy finds little to shrink in float values
     besides the zero low bits of float32 values widened to float64; both take much of the
@@ -156,7 +158,8 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
                         f"id_column={id_column!r} is also the name of an output column of the estimator; "
                         "rename the source's column or pass another id_column"
                     )
-                fields = [pa.field(name, pa.from_numpy_dtype(embeddings.dtype)) for name in names]
+                dtype = pa.from_numpy_dtype(embeddings.dtype)
+                fields = [pa.field(name, dtype, nullable=False) for name in names]
                 if id_column is not None:
                     fields.insert(0, pa.field(id_column, reader.types[id_column]))
                 writer = _writer(temporary, pa.schema(fields), id_column)
