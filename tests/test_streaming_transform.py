@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_tjepa import transform_dataset
+from sklearn_tjepa.streaming.transform import _TRANSPOSE_BLOCK_ROWS, _columns
 
 
 def _write(path, frame, row_group_size=None):
@@ -80,6 +81,15 @@ def test_embedding_columns_are_required_and_the_id_column_nullable(fitted, files
     assert not any(field.nullable for field in schema if field.name != "row_id")
     parquet_schema = pq.read_metadata(out).schema
     assert [parquet_schema.column(j).max_definition_level for j in range(len(schema))] == [1] + [0] * (len(schema) - 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_columns_are_the_transpose_in_c_order_across_blocks(dtype):
+    # two full blocks of rows and a ragged one
+    embeddings = np.random.default_rng(0).normal(size=(2 * _TRANSPOSE_BLOCK_ROWS + 7, 5)).astype(dtype)
+    columns = _columns(embeddings)
+    assert columns.flags.c_contiguous and columns.dtype == dtype
+    np.testing.assert_array_equal(columns, embeddings.T)
 
 
 def test_directory_and_dataset_sources(fitted, files, frame, tmp_path):
