@@ -63,3 +63,12 @@ def test_partial_fit_validation_loss_is_fits(streaming, mixed_frame):
     fitted = TJEPATransformer(**params).fit(train, eval_set=valid)
     incremental = TJEPATransformer(**params).partial_fit(train)
     assert streaming._partial_fit_valid_loss(incremental, valid) == fitted.history_[0]["valid_loss"]
+
+
+def test_skip_fit_measures_the_transforms_only(streaming, tmp_path):
+    results = streaming.main(
+        ["--quick", "--in-process", "--name", "t", "--out", str(tmp_path), "--skip", "full", "peak_slice", "partial_fit", "fit"]
+    )
+    assert set(results) & {"full", "peak_slice", "partial_fit_against_fit"} == set()
+    assert set(results["speed_slice"]) == {"stream_transform", "memory_transform"}
+    assert results["speed_slice"]["stream_transform"]["rows"] == results["speed_slice"]["memory_transform"]["rows"] == 1000
