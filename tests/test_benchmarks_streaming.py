@@ -76,3 +76,12 @@ def test_partial_fit_against_fit_gives_fits_loss_for_one_chunk(streaming, make_l
     result = streaming.partial_fit_against_fit(tmp_path / "t", chunks=1, chunk_rows=200, valid_rows=100, params=params)
     assert result["partial_fit"]["valid_loss"] == result["fit"]["valid_loss"]
     assert result["partial_fit"]["steps"] == result["fit"]["steps"] == 7
+
+
+def test_skip_fit_measures_the_transforms_only(streaming, tmp_path):
+    results = streaming.main(
+        ["--quick", "--in-process", "--name", "t", "--out", str(tmp_path), "--skip", "full", "peak_slice", "partial_fit", "fit"]
+    )
+    assert set(results) & {"full", "peak_slice", "partial_fit_against_fit"} == set()
+    assert set(results["speed_slice"]) == {"stream_transform", "memory_transform"}
+    assert results["speed_slice"]["stream_transform"]["rows"] == results["speed_slice"]["memory_transform"]["rows"] == 1000

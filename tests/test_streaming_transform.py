@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_tjepa import transform_dataset
+from sklearn_tjepa.streaming.transform import _TRANSPOSE_BLOCK_ROWS, _columns
 
 
 def _write(path, frame, row_group_size=None):
@@ -51,6 +52,44 @@ def test_output_equals_transform_of_the_whole_table(fitted, files, frame, tmp_pa
     assert_same_embeddings(embeddings, fitted.transform(frame.drop(columns="row_id")))
     # a batch never spans row groups: row groups of 16 rows and batches of 7 give 7, 7, 2, ...
     assert pq.ParquetFile(out).metadata.row_group(2).num_rows == 2
+
+
+def test_embeddings_are_written_plain_and_uncompressed_the_id_column_with_pyarrow_defaults(fitted, files, tmp_path):
+    out = transform_dataset(fitted, files, tmp_path / "emb.parquet", batch_rows=7, id_column="row_id")
+    metadata = pq.read_metadata(out)
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        identifier, *embedding = (row_group.column(j) for j in range(row_group.num_columns))
+        assert identifier.path_in_schema == "row_id"
+        assert "RLE_DICTIONARY" in identifier.encodings and identifier.compression == "SNAPPY"
+        assert identifier.is_stats_set
+        for column in embedding:
+            assert "RLE_DICTIONARY" not in column.encodings, column.path_in_schema
+            assert column.compression == "UNCOMPRESSED", column.path_in_schema
+            assert not column.is_stats_set, column.path_in_schema
+    # without an id column, every column is an embedding column
+    row_group = pq.read_metadata(transform_dataset(fitted, files, tmp_path / "bare.parquet")).row_group(0)
+    assert not any("RLE_DICTIONARY" in row_group.column(j).encodings for j in range(row_group.num_columns))
+    assert {row_group.column(j).compression for j in range(row_group.num_columns)} == {"UNCOMPRESSED"}
+
+
+def test_embedding_columns_are_required_and_the_id_column_nullable(fitted, files, tmp_path):
+    # NaN is a value, not a null: a NumPy output has no nulls, so no definition levels are written
+    out = transform_dataset(fitted, files, tmp_path / "emb.parquet", id_column="row_id")
+    schema = pq.read_schema(out)
+    assert schema.field("row_id").nullable
+    assert not any(field.nullable for field in schema if field.name != "row_id")
+    parquet_schema = pq.read_metadata(out).schema
+    assert [parquet_schema.column(j).max_definition_level for j in range(len(schema))] == [1] + [0] * (len(schema) - 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_columns_are_the_transpose_in_c_order_across_blocks(dtype):
+    # two full blocks of rows and a ragged one
+    embeddings = np.random.default_rng(0).normal(size=(2 * _TRANSPOSE_BLOCK_ROWS + 7, 5)).astype(dtype)
+    columns = _columns(embeddings)
+    assert columns.flags.c_contiguous and columns.dtype == dtype
+    np.testing.assert_array_equal(columns, embeddings.T)
 
 
 def test_directory_and_dataset_sources(fitted, files, frame, tmp_path):
