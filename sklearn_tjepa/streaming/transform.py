@@ -116,14 +116,14 @@ def transform_dataset(estimator, source, destination, *, batch_rows=16_384, id_c
     The embedding columns are written with the PLAIN encoding, uncompressed and without
     statistics, a layout every Parquet reader reads, and declared non-null (``required``: an
     array from ``transform`` holds no nulls, NaN is a value), so no definition levels are
-    computed or stored. Their values are nearly all distinct:
-    pyarrow's default dictionary encoding would hash them into a dictionary nearly as large as
-    the column (more bytes, not fewer), and snappy finds little to shrink in float values
-    besides the zero low bits of float32 values widened to float64; both take much of the
-    write time. With a :class:`~sklearn_tjepa.TJEPATransformer`, ``output_dtype="float32"``
-    halves the file instead (the encoder computes in float32, so no precision is lost). Statistics of embeddings serve no query and would swell
-    the footer. ``id_column`` keeps pyarrow's defaults (dictionary encoding, snappy,
-    statistics).
+    computed or stored. Their values are nearly all distinct: pyarrow's default dictionary
+    encoding would hash them into a dictionary nearly as large as the column (more bytes, not
+    fewer), and snappy finds little to shrink in float values besides the zero low bits of
+    float32 values widened to float64; both take much of the write time. With a
+    :class:`~sklearn_tjepa.TJEPATransformer`, ``output_dtype="float32"`` halves the file instead
+    (the encoder computes in float32, so no precision is lost). Statistics of embeddings serve no
+    query and would swell the footer. ``id_column`` keeps pyarrow's defaults (dictionary
+    encoding, snappy, statistics).
 
     Examples
     --------
